@@ -1,0 +1,260 @@
+//! The `ballast` binary as a user runs it: demo init, KPIs as JSON, charts, the DuckDB file
+//! read by the official DuckDB Python client, Postgres migrate/seed/sync, and credentials
+//! through the real keychain (never landing in a file Ballast writes).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn ballast(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ballast"))
+        .args(args)
+        .env_remove("BALLAST_DB")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run ballast");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = ballast(args, None);
+    assert!(
+        out.status.success(),
+        "ballast {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn require_services() -> bool {
+    std::env::var("BALLAST_REQUIRE_SERVICES").as_deref() == Ok("1")
+}
+
+#[test]
+fn demo_init_kpi_and_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.duckdb");
+    let db = db.to_str().unwrap();
+    let init: Value =
+        serde_json::from_str(&ok(&["demo", "init", "--db", db, "--small", "--json"])).unwrap();
+    assert!(init["tables"]["prices"].as_i64().unwrap() > 1000);
+    assert_eq!(init["tables"]["portfolios"], 3);
+
+    let kpi: Value = serde_json::from_str(&ok(&["kpi", "--db", db, "--json"])).unwrap();
+    let portfolios = kpi["portfolios"].as_array().unwrap();
+    assert_eq!(portfolios.len(), 3);
+    for p in portfolios {
+        assert!(
+            p["nav"].as_str().unwrap().parse::<f64>().unwrap() > 0.0,
+            "NAV is an exact decimal string"
+        );
+        let sharpe = &p["kpis"]["sharpe"];
+        assert!(
+            sharpe["value"].is_f64() || sharpe["unavailable"].is_string(),
+            "{sharpe}"
+        );
+        assert!(p["kpis"]["max_drawdown_detail"]["trough"].is_string());
+    }
+    assert_eq!(kpi["source"]["kind"], "demo");
+    let one: Value = serde_json::from_str(&ok(&[
+        "kpi",
+        "--db",
+        db,
+        "--portfolio",
+        "EQLS",
+        "--rf",
+        "0.02",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(one["portfolios"].as_array().unwrap().len(), 1);
+    assert_eq!(one["portfolios"][0]["kpis"]["risk_free_annual"], 0.02);
+    let human = ok(&["kpi", "--db", db, "--portfolio", "GMAC"]);
+    assert!(
+        human.contains("GMAC") && human.contains("Sharpe"),
+        "{human}"
+    );
+
+    let missing = ballast(&["kpi", "--db", db, "--portfolio", "NOPE"], None);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no portfolio with code NOPE"));
+
+    let svg = dir.path().join("gmac.svg");
+    let png = dir.path().join("gmac.png");
+    for out in [&svg, &png] {
+        ok(&[
+            "chart",
+            "monthly-returns",
+            "--db",
+            db,
+            "--portfolio",
+            "GMAC",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+    }
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg_text.starts_with("<svg") && svg_text.matches("<rect").count() > 24);
+    assert_eq!(&std::fs::read(&png).unwrap()[..4], b"\x89PNG");
+    let bad = ballast(
+        &[
+            "chart",
+            "monthly-returns",
+            "--db",
+            db,
+            "--portfolio",
+            "GMAC",
+            "--out",
+            "x.gif",
+        ],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("use .svg or .png"));
+}
+
+/// The file opens in the official DuckDB Python client with the tables SPEC.md names.
+#[test]
+fn the_workspace_file_opens_in_the_duckdb_python_client() {
+    let python = std::env::var("BALLAST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let probe = Command::new(&python).args(["-c", "import duckdb"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        assert!(
+            !require_services(),
+            "{python} cannot import duckdb (scripts/setup installs it)"
+        );
+        eprintln!("skipped: no duckdb Python module");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.duckdb");
+    ok(&["demo", "init", "--db", db.to_str().unwrap(), "--small"]);
+    let script = r#"
+import duckdb, sys
+con = duckdb.connect(sys.argv[1], read_only=True)
+tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+need = {"portfolios", "assets", "prices", "fx_rates", "sector_coefficients", "accounts", "trades",
+        "positions", "portfolio_nav", "portfolio_allocations", "investors", "fund_flows",
+        "liquidity_terms", "risk_limits", "sync_state", "sync_runs", "outbox"}
+missing = need - tables
+assert not missing, missing
+n = con.execute("select count(*) from portfolio_nav").fetchone()[0]
+total = con.execute("select sum(nav) from portfolio_nav where date = (select max(date) from portfolio_nav)").fetchone()[0]
+print(n, total)
+"#;
+    let out = Command::new(&python)
+        .args(["-c", script, db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: i64 = text.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(rows > 1000, "{text}");
+}
+
+#[test]
+fn pg_migrate_seed_and_sync_from_the_command_line() {
+    let Some(admin) = ballast_pg::testing::admin_url() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = runtime.block_on(ballast_pg::testing::fresh_database(&admin, "cli"));
+    ok(&["pg", "migrate", "--url", &url]);
+    ok(&["pg", "seed", "--url", &url, "--small"]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("synced.duckdb");
+    let summary: Value = serde_json::from_str(&ok(&[
+        "sync",
+        "--url",
+        &url,
+        "--db",
+        db.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert!(summary["rows"].as_i64().unwrap() > 1000);
+    assert_eq!(summary["tables"], 14);
+    let kpi: Value =
+        serde_json::from_str(&ok(&["kpi", "--db", db.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(kpi["source"]["kind"], "postgres");
+    assert_eq!(kpi["portfolios"].as_array().unwrap().len(), 3);
+    // Seeding twice is refused by the unique keys and changes nothing.
+    let again = ballast(&["pg", "seed", "--url", &url, "--small"], None);
+    assert!(!again.status.success());
+}
+
+fn keychain_available() -> bool {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        return true;
+    }
+    assert!(
+        !require_services(),
+        "no D-Bus session: scripts/test runs tests under dbus-run-session"
+    );
+    eprintln!("skipped: no D-Bus session for the Secret Service");
+    false
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn secrets_round_trip_through_the_keychain_and_nowhere_else() {
+    if !keychain_available() {
+        return;
+    }
+    let name = format!("broker:cli-test-{}", std::process::id());
+    let secret = format!("tok-{}-Zq9", std::process::id());
+    let set = ballast(&["secret", "set", &name], Some(&format!("{secret}\n")));
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&set.stdout).contains(&secret));
+    assert_eq!(ok(&["secret", "get", &name]).trim_end(), secret);
+
+    // Use the app's workflows with the secret around, then look for it in every file written.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.duckdb");
+    ok(&["demo", "init", "--db", db.to_str().unwrap(), "--small"]);
+    ok(&["kpi", "--db", db.to_str().unwrap(), "--json"]);
+    for file in files_under(dir.path()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "secret found in {}",
+            file.display()
+        );
+    }
+
+    ok(&["secret", "delete", &name]);
+    let gone = ballast(&["secret", "get", &name], None);
+    assert!(!gone.status.success());
+    let message = String::from_utf8_lossy(&gone.stderr);
+    assert!(message.contains("no credential named"), "{message}");
+    let empty = ballast(&["secret", "set", &name], Some(""));
+    assert!(!empty.status.success(), "an empty secret is refused");
+}

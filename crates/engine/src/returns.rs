@@ -1,0 +1,142 @@
+//! Daily returns from NAV net of external flows.
+//!
+//! Convention (docs/kpi-conventions.md): a flow on day *t* enters at the close, so it is
+//! already inside `NAV_t` but earned nothing that day:
+//! `r_t = (NAV_t − flow_t) / NAV_{t−1} − 1`. The first NAV point has no return.
+
+use chrono::NaiveDate;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use thiserror::Error;
+
+use crate::model::NavPoint;
+
+/// A dated series of simple periodic returns, oldest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReturnSeries {
+    pub dates: Vec<NaiveDate>,
+    pub values: Vec<f64>,
+}
+
+impl ReturnSeries {
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The part of the series with `from <= date <= to`.
+    pub fn between(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> ReturnSeries {
+        let keep = |d: &NaiveDate| from.is_none_or(|f| *d >= f) && to.is_none_or(|t| *d <= t);
+        let (dates, values) = self
+            .dates
+            .iter()
+            .zip(&self.values)
+            .filter(|(d, _)| keep(d))
+            .map(|(d, v)| (*d, *v))
+            .unzip();
+        ReturnSeries { dates, values }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ReturnsError {
+    #[error("NAV on {date} is {nav}: a return needs a positive NAV the day before")]
+    NonPositiveNav { date: NaiveDate, nav: Decimal },
+    #[error("NAV dates are not strictly increasing at {date}")]
+    UnorderedDates { date: NaiveDate },
+}
+
+/// Daily returns from a NAV history (sorted by date, one point per dealing day).
+pub fn daily_returns(history: &[NavPoint]) -> Result<ReturnSeries, ReturnsError> {
+    let mut series = ReturnSeries::default();
+    for pair in history.windows(2) {
+        let (prev, cur) = (&pair[0], &pair[1]);
+        if cur.date <= prev.date {
+            return Err(ReturnsError::UnorderedDates { date: cur.date });
+        }
+        if prev.nav <= Decimal::ZERO {
+            return Err(ReturnsError::NonPositiveNav {
+                date: prev.date,
+                nav: prev.nav,
+            });
+        }
+        let growth = (cur.nav - cur.external_flow) / prev.nav;
+        let value = growth.to_f64().unwrap_or(f64::NAN) - 1.0;
+        series.dates.push(cur.date);
+        series.values.push(value);
+    }
+    Ok(series)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(text: &str) -> Decimal {
+        text.parse().expect("decimal literal")
+    }
+
+    fn point(day: u32, nav: &str, flow: &str) -> NavPoint {
+        NavPoint {
+            id: format!("n{day}"),
+            portfolio_id: "p".into(),
+            date: NaiveDate::from_ymd_opt(2024, 1, day).unwrap(),
+            nav: dec(nav),
+            external_flow: dec(flow),
+            gross_exposure: Decimal::ZERO,
+            net_exposure: Decimal::ZERO,
+        }
+    }
+
+    #[test]
+    fn flows_are_removed_from_the_days_growth() {
+        // Hand-derived: 100 -> 110 with a 5 subscription is (110-5)/100-1 = 5%;
+        // 110 -> 99 with a 22 redemption is (99+22)/110-1 = 10%; 99 -> 99 flat is 0%.
+        let history = [
+            point(1, "100", "0"),
+            point(2, "110", "5"),
+            point(3, "99", "-22"),
+            point(4, "99", "0"),
+        ];
+        let series = daily_returns(&history).unwrap();
+        let expected = [0.05, 0.10, 0.0];
+        assert_eq!(series.len(), 3);
+        for (got, want) in series.values.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+        }
+        assert_eq!(
+            series.dates[0],
+            NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()
+        );
+    }
+
+    #[test]
+    fn refuses_bad_histories() {
+        let zero = [point(1, "0", "0"), point(2, "10", "10")];
+        assert!(matches!(
+            daily_returns(&zero),
+            Err(ReturnsError::NonPositiveNav { .. })
+        ));
+        let unordered = [point(2, "100", "0"), point(1, "100", "0")];
+        assert!(matches!(
+            daily_returns(&unordered),
+            Err(ReturnsError::UnorderedDates { .. })
+        ));
+        assert!(daily_returns(&[point(1, "100", "0")]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn between_keeps_inclusive_bounds() {
+        let history: Vec<NavPoint> = (1..=5).map(|d| point(d, "100", "0")).collect();
+        let series = daily_returns(&history).unwrap();
+        let d = |day| NaiveDate::from_ymd_opt(2024, 1, day).unwrap();
+        assert_eq!(
+            series.between(Some(d(3)), Some(d(4))).dates,
+            vec![d(3), d(4)]
+        );
+        assert_eq!(series.between(None, None).len(), 4);
+    }
+}

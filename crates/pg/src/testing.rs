@@ -1,0 +1,91 @@
+//! Helpers for tests that need a real Postgres: each test gets its own fresh database in the
+//! cluster `DATABASE_URL` points at (the README's test command starts a throwaway one).
+//! Without `DATABASE_URL` such tests skip with a message, unless `BALLAST_REQUIRE_SERVICES=1`
+//! (set by `scripts/test`), where a missing database is a failure, not a silent pass.
+
+use sqlx::{Connection, PgConnection};
+
+/// The admin URL of the test cluster, or `None` (after saying so) when tests should skip.
+pub fn admin_url() -> Option<String> {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("BALLAST_REQUIRE_SERVICES").as_deref() == Ok("1") => {
+            panic!("DATABASE_URL is not set but BALLAST_REQUIRE_SERVICES=1: run scripts/test")
+        }
+        _ => {
+            eprintln!(
+                "skipped: DATABASE_URL is not set (scripts/test starts a throwaway Postgres)"
+            );
+            None
+        }
+    }
+}
+
+/// `url` with its database name replaced by `database`.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{}", &base[..path_start], database);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Create an empty database with a unique name; returns its URL.
+pub async fn fresh_database(admin_url: &str, label: &str) -> String {
+    let name = format!(
+        "ballast_test_{}_{}",
+        label
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_lowercase(),
+        uuid::Uuid::now_v7().simple()
+    );
+    let mut conn = PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the test cluster");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    conn.close().await.ok();
+    with_database(admin_url, &name)
+}
+
+/// Run an admin statement (role creation and the like) against `url`.
+pub async fn execute(url: &str, sql: &str) {
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    conn.close().await.ok();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_names_are_swapped_in_urls() {
+        let cases = [
+            ("postgres://u@h:5/postgres", "postgres://u@h:5/x"),
+            ("postgres://u@h:5", "postgres://u@h:5/x"),
+            (
+                "postgres://u@h/db?sslmode=disable",
+                "postgres://u@h/x?sslmode=disable",
+            ),
+        ];
+        for (url, want) in cases {
+            assert_eq!(with_database(url, "x"), want);
+        }
+    }
+}

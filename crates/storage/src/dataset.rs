@@ -1,0 +1,372 @@
+//! Writing a whole [`Dataset`] into the mirrors (demo init and the full sync) and reading back
+//! what the engine needs.
+//!
+//! A replace is one transaction: the old mirrors, the new rows, the per-table freshness and
+//! the source record commit together or not at all, so a killed process leaves the previous
+//! workspace intact.
+
+use ballast_engine::model::*;
+use chrono::NaiveDate;
+use duckdb::{params, Appender, Connection};
+use rust_decimal::Decimal;
+
+use crate::{Result, SourceInfo, StorageError, Workspace};
+
+/// Progress of a long write: `table`, rows written so far of `total` for that table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    pub table: &'static str,
+    pub rows: usize,
+    pub total: usize,
+    /// Tables finished so far, of `tables`.
+    pub tables_done: usize,
+    pub tables: usize,
+}
+
+const MIRRORS: [&str; 14] = [
+    "portfolios",
+    "assets",
+    "prices",
+    "fx_rates",
+    "sector_coefficients",
+    "accounts",
+    "trades",
+    "positions",
+    "portfolio_nav",
+    "portfolio_allocations",
+    "investors",
+    "fund_flows",
+    "liquidity_terms",
+    "risk_limits",
+];
+
+/// Rows between progress reports.
+const PROGRESS_EVERY: usize = 20_000;
+
+fn append_all<T>(
+    conn: &Connection,
+    table: &'static str,
+    rows: &[T],
+    done: usize,
+    progress: &mut dyn FnMut(Progress),
+    mut write: impl FnMut(&mut Appender<'_>, &T) -> duckdb::Result<()>,
+) -> Result<()> {
+    let mut appender = conn.appender(table)?;
+    let report = |rows_done| Progress {
+        table,
+        rows: rows_done,
+        total: rows.len(),
+        tables_done: done,
+        tables: MIRRORS.len(),
+    };
+    progress(report(0));
+    for (i, row) in rows.iter().enumerate() {
+        write(&mut appender, row)?;
+        if (i + 1) % PROGRESS_EVERY == 0 {
+            progress(report(i + 1));
+        }
+    }
+    appender.flush()?;
+    progress(report(rows.len()));
+    Ok(())
+}
+
+impl Workspace {
+    /// Replace every mirror with `data` and record `source`, in one transaction.
+    pub fn replace_dataset(
+        &self,
+        data: &Dataset,
+        source: &SourceInfo,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for table in MIRRORS {
+            tx.execute_batch(&format!("DELETE FROM {table}"))?;
+        }
+        write_mirrors(&tx, data, progress)?;
+        tx.execute_batch("DELETE FROM workspace_source; DELETE FROM sync_state;")?;
+        tx.execute(
+            "INSERT INTO workspace_source (kind, label, loaded_at) VALUES (?, ?, ?)",
+            params![source.kind, source.label, source.loaded_at],
+        )?;
+        for (table, rows) in data.row_counts() {
+            tx.execute(
+                "INSERT INTO sync_state (table_name, row_count, last_synced_at) VALUES (?, ?, ?)",
+                params![table, rows as i64, source.loaded_at],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn portfolios(&self) -> Result<Vec<Portfolio>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, code, name, base_currency, strategy, inception, benchmark, status,
+                    lp_visible
+             FROM portfolios ORDER BY code",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Portfolio {
+                id: r.get(0)?,
+                code: r.get(1)?,
+                name: r.get(2)?,
+                base_currency: r.get(3)?,
+                strategy: r.get(4)?,
+                inception: r.get(5)?,
+                benchmark: r.get(6)?,
+                status: r.get(7)?,
+                lp_visible: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// The NAV history of one portfolio, oldest first.
+    pub fn nav_history(&self, portfolio_id: &str) -> Result<Vec<NavPoint>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, portfolio_id::VARCHAR, date, nav, external_flow, gross_exposure,
+                    net_exposure
+             FROM portfolio_nav WHERE portfolio_id = ?::UUID ORDER BY date",
+        )?;
+        let rows = stmt.query_map(params![portfolio_id], |r| {
+            Ok(NavPoint {
+                id: r.get(0)?,
+                portfolio_id: r.get(1)?,
+                date: r.get(2)?,
+                nav: r.get(3)?,
+                external_flow: r.get(4)?,
+                gross_exposure: r.get(5)?,
+                net_exposure: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Sum of position market values per date for one portfolio (for reconciliation).
+    pub fn position_totals(&self, portfolio_id: &str) -> Result<Vec<(NaiveDate, Decimal)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT date, sum(market_value) FROM positions WHERE portfolio_id = ?::UUID
+             GROUP BY date ORDER BY date",
+        )?;
+        let rows = stmt.query_map(params![portfolio_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// All assets, by symbol.
+    pub fn assets(&self) -> Result<Vec<Asset>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, symbol, name, asset_class, sector, country, currency, issuer,
+                    rating, maturity, coupon, modified_duration, convexity, spread_duration, beta,
+                    avg_daily_volume, liquidity_class, redemption_notice_days, lp_visible
+             FROM assets ORDER BY symbol",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut assets = Vec::new();
+        while let Some(r) = rows.next()? {
+            let class: String = r.get(3)?;
+            let asset_class = AssetClass::parse(&class).ok_or(StorageError::Invalid {
+                table: "assets",
+                column: "asset_class",
+                value: class,
+            })?;
+            assets.push(Asset {
+                id: r.get(0)?,
+                symbol: r.get(1)?,
+                name: r.get(2)?,
+                asset_class,
+                sector: r.get(4)?,
+                country: r.get(5)?,
+                currency: r.get(6)?,
+                issuer: r.get(7)?,
+                rating: r.get(8)?,
+                maturity: r.get(9)?,
+                coupon: r.get(10)?,
+                modified_duration: r.get(11)?,
+                convexity: r.get(12)?,
+                spread_duration: r.get(13)?,
+                beta: r.get(14)?,
+                avg_daily_volume: r.get(15)?,
+                liquidity_class: r.get(16)?,
+                redemption_notice_days: r.get(17)?,
+                lp_visible: r.get(18)?,
+            });
+        }
+        Ok(assets)
+    }
+}
+
+fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+    append_all(conn, "portfolios", &d.portfolios, 0, progress, |a, p| {
+        a.append_row(params![
+            p.id,
+            p.code,
+            p.name,
+            p.base_currency,
+            p.strategy,
+            p.inception,
+            p.benchmark,
+            p.status,
+            p.lp_visible
+        ])
+    })?;
+    append_all(conn, "assets", &d.assets, 1, progress, |a, x| {
+        a.append_row(params![
+            x.id,
+            x.symbol,
+            x.name,
+            x.asset_class.as_str(),
+            x.sector,
+            x.country,
+            x.currency,
+            x.issuer,
+            x.rating,
+            x.maturity,
+            x.coupon,
+            x.modified_duration,
+            x.convexity,
+            x.spread_duration,
+            x.beta,
+            x.avg_daily_volume,
+            x.liquidity_class,
+            x.redemption_notice_days,
+            x.lp_visible
+        ])
+    })?;
+    append_all(conn, "prices", &d.prices, 2, progress, |a, p| {
+        a.append_row(params![p.asset_id, p.date, p.close])
+    })?;
+    append_all(conn, "fx_rates", &d.fx_rates, 3, progress, |a, f| {
+        a.append_row(params![f.pair, f.date, f.rate])
+    })?;
+    append_all(
+        conn,
+        "sector_coefficients",
+        &d.sector_coefficients,
+        4,
+        progress,
+        |a, s| {
+            a.append_row(params![
+                s.id,
+                s.sector,
+                s.macro_factor,
+                s.elasticity,
+                s.effective_date
+            ])
+        },
+    )?;
+    append_all(conn, "accounts", &d.accounts, 5, progress, |a, x| {
+        a.append_row(params![
+            x.id,
+            x.portfolio_id,
+            x.broker,
+            x.broker_account_ref
+        ])
+    })?;
+    append_all(conn, "trades", &d.trades, 6, progress, |a, t| {
+        a.append_row(params![
+            t.id,
+            t.account_id,
+            t.asset_id,
+            t.broker,
+            t.broker_trade_id,
+            t.side.as_str(),
+            t.quantity,
+            t.price,
+            t.fees,
+            t.currency,
+            t.trade_date,
+            t.settle_date
+        ])
+    })?;
+    append_all(conn, "positions", &d.positions, 7, progress, |a, p| {
+        a.append_row(params![
+            p.id,
+            p.portfolio_id,
+            p.asset_id,
+            p.date,
+            p.quantity,
+            p.market_value
+        ])
+    })?;
+    append_all(conn, "portfolio_nav", &d.nav, 8, progress, |a, n| {
+        a.append_row(params![
+            n.id,
+            n.portfolio_id,
+            n.date,
+            n.nav,
+            n.external_flow,
+            n.gross_exposure,
+            n.net_exposure
+        ])
+    })?;
+    append_all(
+        conn,
+        "portfolio_allocations",
+        &d.allocations,
+        9,
+        progress,
+        |a, x| {
+            a.append_row(params![
+                x.id,
+                x.portfolio_id,
+                x.bucket,
+                x.target_weight,
+                x.actual_weight,
+                x.liquid
+            ])
+        },
+    )?;
+    append_all(conn, "investors", &d.investors, 10, progress, |a, i| {
+        a.append_row(params![
+            i.id,
+            i.name,
+            i.classification,
+            i.kyc_status,
+            i.login_role
+        ])
+    })?;
+    append_all(conn, "fund_flows", &d.fund_flows, 11, progress, |a, f| {
+        a.append_row(params![
+            f.id,
+            f.portfolio_id,
+            f.investor_id,
+            f.kind,
+            f.amount,
+            f.notice_date,
+            f.dealing_date,
+            f.status
+        ])
+    })?;
+    append_all(
+        conn,
+        "liquidity_terms",
+        &d.liquidity_terms,
+        12,
+        progress,
+        |a, t| {
+            a.append_row(params![
+                t.id,
+                t.portfolio_id,
+                t.dealing_frequency,
+                t.notice_days,
+                t.gate_pct,
+                t.lockup_days
+            ])
+        },
+    )?;
+    append_all(conn, "risk_limits", &d.risk_limits, 13, progress, |a, l| {
+        a.append_row(params![
+            l.id,
+            l.portfolio_id,
+            l.metric,
+            l.threshold,
+            l.severity
+        ])
+    })?;
+    Ok(())
+}

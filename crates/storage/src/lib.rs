@@ -1,0 +1,271 @@
+//! `ballast-storage`: the local DuckDB workspace file.
+//!
+//! One file per profile holds mirrors of the shared tables, where they came from and when
+//! ([`SourceInfo`], per-table freshness), sync history and the laptop's own tables. The schema
+//! is built by versioned migrations ([`migrations`]) applied in name order. A [`Workspace`] is
+//! opened once per process and shared (`Arc<Workspace>`); opening the same file twice in one
+//! process is refused, so two handles can never race on one file.
+
+mod dataset;
+pub mod migrations;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use chrono::{DateTime, Utc};
+use duckdb::{params, Connection};
+use thiserror::Error;
+
+pub use dataset::Progress;
+
+#[derive(Debug, Error)]
+pub enum StorageError {
+    #[error("workspace {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: duckdb::Error,
+    },
+    #[error("workspace {0} is already open in this process; share the open handle")]
+    AlreadyOpen(PathBuf),
+    #[error("could not create the folder for workspace {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("migration {name}: {source}")]
+    Migration {
+        name: String,
+        #[source]
+        source: duckdb::Error,
+    },
+    #[error("workspace query failed: {0}")]
+    Query(#[from] duckdb::Error),
+    #[error("workspace holds an invalid value in {table}.{column}: {value}")]
+    Invalid {
+        table: &'static str,
+        column: &'static str,
+        value: String,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// Where the mirrored data came from, and when it was loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    /// `demo` or `postgres`.
+    pub kind: String,
+    /// A human label: the demo seed, or the Postgres URL without its password.
+    pub label: String,
+    pub loaded_at: DateTime<Utc>,
+}
+
+/// One row of sync history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncRun {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub status: String,
+    pub rows_in: i64,
+    pub error: Option<String>,
+}
+
+/// How fresh one mirrored table is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableFreshness {
+    pub table: String,
+    pub rows: i64,
+    pub last_synced_at: DateTime<Utc>,
+}
+
+fn open_paths() -> &'static Mutex<HashSet<PathBuf>> {
+    static OPEN: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
+    OPEN.get_or_init(Default::default)
+}
+
+/// The open workspace file. Cheap to share behind an `Arc`; calls are serialised on one
+/// connection, which is what DuckDB wants for a single writer.
+pub struct Workspace {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Workspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Workspace")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl Workspace {
+    /// Open (creating if needed) the workspace at `path` and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Workspace> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|source| StorageError::Folder {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        let key = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        if !open_paths().lock().expect("registry").insert(key.clone()) {
+            return Err(StorageError::AlreadyOpen(key));
+        }
+        let conn = Connection::open(path).map_err(|source| {
+            open_paths().lock().expect("registry").remove(&key);
+            StorageError::Open {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+        let workspace = Workspace {
+            path: key,
+            conn: Mutex::new(conn),
+        };
+        migrations::apply(&mut workspace.conn())?;
+        Ok(workspace)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves DuckDB itself consistent (transactions roll
+        // back), so a poisoned lock is safe to reuse.
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether any shared data has been loaded (demo or synced).
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.source()?.is_none())
+    }
+
+    pub fn source(&self) -> Result<Option<SourceInfo>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT kind, label, loaded_at FROM workspace_source")?;
+        let mut rows = stmt.query([])?;
+        match rows.next()? {
+            Some(row) => Ok(Some(SourceInfo {
+                kind: row.get(0)?,
+                label: row.get(1)?,
+                loaded_at: row.get(2)?,
+            })),
+            None => Ok(None),
+        }
+    }
+
+    /// Per-table freshness, in table order.
+    pub fn freshness(&self) -> Result<Vec<TableFreshness>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT table_name, row_count, last_synced_at FROM sync_state ORDER BY table_name",
+        )?;
+        let rows = stmt.query_map([], |row| {
+            Ok(TableFreshness {
+                table: row.get(0)?,
+                rows: row.get(1)?,
+                last_synced_at: row.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Start a sync run in the history; returns its id.
+    pub fn begin_sync_run(&self) -> Result<String> {
+        let id = uuid::Uuid::now_v7().to_string();
+        self.conn().execute(
+            "INSERT INTO sync_runs (id, started_at, status) VALUES (?, ?, 'running')",
+            params![id, Utc::now()],
+        )?;
+        Ok(id)
+    }
+
+    /// Close a sync run with its outcome. `error` must already be free of secrets.
+    pub fn finish_sync_run(&self, id: &str, rows_in: i64, error: Option<&str>) -> Result<()> {
+        let status = if error.is_some() {
+            "failed"
+        } else {
+            "succeeded"
+        };
+        self.conn().execute(
+            "UPDATE sync_runs SET finished_at = ?, status = ?, rows_in = ?, error = ? WHERE id = ?",
+            params![Utc::now(), status, rows_in, error, id],
+        )?;
+        Ok(())
+    }
+
+    /// The most recent sync runs, newest first.
+    pub fn sync_runs(&self, limit: usize) -> Result<Vec<SyncRun>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, started_at, finished_at, status, rows_in, error
+             FROM sync_runs ORDER BY started_at DESC LIMIT ?",
+        )?;
+        let rows = stmt.query_map(params![limit as i64], |row| {
+            Ok(SyncRun {
+                id: row.get(0)?,
+                started_at: row.get(1)?,
+                finished_at: row.get(2)?,
+                status: row.get(3)?,
+                rows_in: row.get(4)?,
+                error: row.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT value FROM settings WHERE key = ?")?;
+        let mut rows = stmt.query(params![key])?;
+        Ok(match rows.next()? {
+            Some(row) => Some(row.get(0)?),
+            None => None,
+        })
+    }
+
+    /// Store a setting. Never pass a secret here: the file is readable by any DuckDB client.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Row count of every table in the file, for diagnostics and tests.
+    pub fn table_counts(&self) -> Result<Vec<(String, i64)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT table_name FROM information_schema.tables
+             WHERE table_schema = 'main' ORDER BY table_name",
+        )?;
+        let names: Vec<String> = stmt
+            .query_map([], |row| row.get(0))?
+            .collect::<std::result::Result<_, _>>()?;
+        names
+            .into_iter()
+            .map(|name| {
+                let count: i64 =
+                    conn.query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |r| {
+                        r.get(0)
+                    })?;
+                Ok((name, count))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        open_paths()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.path);
+    }
+}

@@ -1,0 +1,18 @@
+//! Tauri build step: embeds tauri.conf.json and declares the app's own commands, so the
+//! capability in tauri.conf.json can grant exactly those (and nothing else) to the UI.
+
+fn main() {
+    let commands = &[
+        "overview",
+        "monthly_heatmap",
+        "settings",
+        "save_settings",
+        "sync_now",
+        "data_status",
+    ];
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(commands)),
+    )
+    .expect("tauri build step");
+}

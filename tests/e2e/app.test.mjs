@@ -1,0 +1,353 @@
+// tests/e2e/app.test.mjs — end-to-end test of the real Ballast desktop app.
+//
+// Why: unit tests can't show that the Tauri window actually starts, that the
+// UI gets real numbers and a backend-drawn chart from the Rust side, or that
+// Settings -> Sync works against a real PostgreSQL and the real keyring. This
+// drives the built app like a person would, through tauri-driver 2.1.0
+// (which wraps /usr/bin/WebKitWebDriver) over plain W3C WebDriver HTTP, using
+// only Node's built-in test runner and fetch (no npm dependencies).
+//
+// Run it via `scripts/test` (or inside `scripts/with-services`, which provides
+// a display, a D-Bus session with an unlocked keyring and PostgreSQL):
+//   BALLAST_APP_BIN=$CARGO_TARGET_DIR/debug/ballast-app node --test tests/e2e/
+// Env:
+//   BALLAST_APP_BIN          the app binary (required)
+//   TAURI_DRIVER             tauri-driver binary (default $BALLAST_CACHE/bin/tauri-driver)
+//   BALLAST_E2E_PG_URL       if set, also test Settings -> Sync against this
+//   BALLAST_E2E_PG_PASSWORD  ...with this password (typed into the UI)
+// Output: artifacts/screenshots/{overview,data,settings}.png, plus
+// artifacts/e2e/tauri-driver.log (driver + app output) and failure-*.png/html.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SHOTS = path.join(REPO, 'artifacts', 'screenshots');
+const LOGS = path.join(REPO, 'artifacts', 'e2e');
+const CACHE = process.env.BALLAST_CACHE || path.join(os.homedir(), '.cache', 'ballast');
+const DRIVER = process.env.TAURI_DRIVER || path.join(CACHE, 'bin', 'tauri-driver');
+const NATIVE_DRIVER = '/usr/bin/WebKitWebDriver';
+const APP = process.env.BALLAST_APP_BIN;
+const PG_URL = process.env.BALLAST_E2E_PG_URL;
+const PG_PASSWORD = process.env.BALLAST_E2E_PG_PASSWORD ?? '';
+const ELEMENT = 'element-6066-11e4-a52e-4f735466cecf'; // W3C element id key
+
+const FIRST_OPEN_MS = 120_000; // first open generates the demo workspace
+const SYNC_MS = 120_000;
+
+let driver; // tauri-driver child process
+let driverLog; // its output (and the app's) goes here
+let driverTail = ''; // ...and its last few KB, for error messages
+let base; // http://127.0.0.1:PORT
+let sessionId;
+let workDir; // temp dir holding BALLAST_DB
+
+// ------------------------------------------------------------------ helpers
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sel = (testid) => `[data-testid="${testid}"]`;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** One W3C WebDriver call; returns `value`, throws with the driver's message. */
+async function wd(method, urlPath, body, timeoutMs = 60_000) {
+  let res, text;
+  try {
+    res = await fetch(base + urlPath, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await res.text();
+  } catch (e) {
+    const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000}s` : e.message;
+    throw new Error(`${method} ${urlPath}: ${why}`, { cause: e });
+  }
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${method} ${urlPath}: HTTP ${res.status}, not JSON: ${text.slice(0, 300)}`);
+  }
+  const v = json.value;
+  if (!res.ok || (v && typeof v === 'object' && 'error' in v)) {
+    throw new Error(`${method} ${urlPath}: HTTP ${res.status} ${v?.error}: ${v?.message}`);
+  }
+  return v;
+}
+
+const s = (p) => `/session/${sessionId}${p}`;
+
+async function findAll(css, fromId) {
+  const where = fromId ? s(`/element/${fromId}/elements`) : s('/elements');
+  const found = await wd('POST', where, { using: 'css selector', value: css });
+  return found.map((e) => e[ELEMENT]);
+}
+const textOf = (id) => wd('GET', s(`/element/${id}/text`));
+const click = (id) => wd('POST', s(`/element/${id}/click`), {});
+
+/** Poll fn until it returns a truthy value; else fail saying what we waited for. */
+async function waitFor(what, fn, timeoutMs = 30_000, everyMs = 500) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (e) {
+      last = e.message;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what} (last: ${JSON.stringify(last)})`);
+    }
+    await sleep(everyMs);
+  }
+}
+
+async function one(css, fromId, timeoutMs = 30_000) {
+  const ids = await waitFor(`element ${css}`, async () => {
+    const found = await findAll(css, fromId);
+    return found.length ? found : null;
+  }, timeoutMs);
+  return ids[0];
+}
+
+async function typeInto(testid, value) {
+  const id = await one(sel(testid));
+  await wd('POST', s(`/element/${id}/clear`), {});
+  if (value) await wd('POST', s(`/element/${id}/value`), { text: value }); // '' is rejected
+}
+
+async function screenshot(file) {
+  const b64 = await wd('GET', s('/screenshot'));
+  const buf = Buffer.from(b64, 'base64');
+  assert.ok(buf.subarray(1, 4).toString() === 'PNG', `screenshot ${file} is not a PNG`);
+  fs.writeFileSync(file, buf);
+  return buf.length;
+}
+
+async function goTo(screen) {
+  await click(await one(sel(`nav-${screen}`)));
+  await one(sel(`screen-${screen}`));
+  await sleep(750); // let charts/fonts paint before a screenshot
+}
+
+/** Run a test body; on failure save a screenshot and the page source. */
+function step(name, fn) {
+  return async () => {
+    try {
+      await fn();
+    } catch (err) {
+      if (sessionId) {
+        const slug = name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+        await screenshot(path.join(LOGS, `failure-${slug}.png`)).catch(() => {});
+        await wd('GET', s('/source'))
+          .then((html) => fs.writeFileSync(path.join(LOGS, `failure-${slug}.html`), html))
+          .catch(() => {});
+      }
+      throw err;
+    }
+  };
+}
+
+// If the runner is interrupted (it passes SIGTERM/SIGINT on to this file's
+// process), still stop the driver and the app; `after` would not run.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    killDriver().finally(() => {
+      if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+      process.exit(128 + os.constants.signals[sig]);
+    });
+  });
+}
+process.on('exit', () => {
+  if (driver && driver.exitCode === null && driver.signalCode === null) {
+    try {
+      process.kill(-driver.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+});
+
+function killDriver() {
+  if (!driver || driver.exitCode !== null || driver.signalCode !== null) return Promise.resolve();
+  const exited = new Promise((r) => driver.once('exit', r));
+  // tauri-driver was started as its own process group leader: signal the whole
+  // group (tauri-driver, WebKitWebDriver and the app), by its id.
+  const signal = (sig) => {
+    try {
+      process.kill(-driver.pid, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), 5_000);
+  return exited.then(() => {
+    clearTimeout(timer);
+    signal('SIGKILL'); // leftovers of the group (the app, if it outlived its driver)
+  });
+}
+
+// ------------------------------------------------------------------ set-up / teardown
+
+before(async () => {
+  assert.ok(APP, 'BALLAST_APP_BIN is not set: point it at the built app, e.g. $CARGO_TARGET_DIR/debug/ballast-app');
+  assert.ok(fs.existsSync(APP), `BALLAST_APP_BIN=${APP} does not exist: build it with 'cargo build -p ballast-app'`);
+  assert.ok(fs.existsSync(DRIVER), `tauri-driver not found at ${DRIVER}: run scripts/setup`);
+  assert.ok(fs.existsSync(NATIVE_DRIVER), `${NATIVE_DRIVER} not found: apt-get install webkit2gtk-driver`);
+  assert.ok(process.env.DISPLAY, 'DISPLAY is not set: run this under scripts/with-services');
+
+  fs.mkdirSync(SHOTS, { recursive: true });
+  fs.mkdirSync(LOGS, { recursive: true });
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ballast-e2e-'));
+  const port = await freePort();
+  const nativePort = await freePort();
+  base = `http://127.0.0.1:${port}`;
+
+  driverLog = fs.createWriteStream(path.join(LOGS, 'tauri-driver.log'));
+  driver = spawn(
+    DRIVER,
+    ['--port', String(port), '--native-port', String(nativePort), '--native-driver', NATIVE_DRIVER],
+    {
+      // The app inherits this environment through WebKitWebDriver: a fresh
+      // workspace file, so the first open generates the demo workspace, and
+      // throw-away XDG dirs, so nothing touches the user's own app data.
+      env: {
+        ...process.env,
+        BALLAST_DB: path.join(workDir, 'workspace.duckdb'),
+        XDG_CONFIG_HOME: path.join(workDir, 'config'),
+        XDG_DATA_HOME: path.join(workDir, 'data'),
+        XDG_CACHE_HOME: path.join(workDir, 'cache'),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // own process group, so killDriver() reaches the app too
+    },
+  );
+  for (const stream of [driver.stdout, driver.stderr]) {
+    stream.pipe(driverLog, { end: false });
+    stream.on('data', (chunk) => (driverTail = (driverTail + chunk).slice(-4_000)));
+  }
+  const spawnFailed = new Promise((_, reject) => driver.once('error', reject));
+  spawnFailed.catch(() => {}); // reported through the race below
+
+  try {
+    await Promise.race([
+      spawnFailed,
+      waitFor('tauri-driver to answer GET /status', async () => {
+        if (driver.exitCode !== null) return { exited: driver.exitCode };
+        return (await fetch(`${base}/status`, { signal: AbortSignal.timeout(2_000) })).ok;
+      }, 30_000, 250),
+    ]);
+    assert.equal(driver.exitCode, null, `tauri-driver exited with code ${driver.exitCode}`);
+
+    const created = await wd('POST', '/session', {
+      capabilities: { alwaysMatch: { 'tauri:options': { application: APP } } },
+    }, FIRST_OPEN_MS + 60_000);
+    sessionId = created.sessionId;
+    assert.ok(sessionId, `no sessionId in the new-session answer: ${JSON.stringify(created)}`);
+  } catch (err) {
+    throw new Error(`${err.message}\n--- last output of tauri-driver / WebKitWebDriver / the app ---\n${driverTail}`, {
+      cause: err,
+    });
+  }
+});
+
+after(async () => {
+  if (sessionId) {
+    await wd('DELETE', s(''), undefined, 30_000).catch((e) => console.error(`deleting the session: ${e.message}`));
+    sessionId = undefined;
+  }
+  await killDriver();
+  driverLog?.end();
+  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+});
+
+// ------------------------------------------------------------------ tests
+
+test('overview shows the demo portfolios with NAV values', { timeout: FIRST_OPEN_MS + 60_000 }, step('overview', async () => {
+  const cards = await waitFor('at least 3 portfolio cards on Overview', async () => {
+    const found = await findAll(`${sel('screen-overview')} ${sel('portfolio-card')}`);
+    return found.length >= 3 ? found : null;
+  }, FIRST_OPEN_MS, 1_000);
+
+  for (const card of cards) {
+    const code = (await textOf(await one(sel('portfolio-code'), card))).trim();
+    assert.ok(code, 'a portfolio card has an empty portfolio-code');
+    const nav = (await textOf(await one(sel('nav-value'), card))).trim();
+    assert.match(nav, /[A-Z]{3} [\d,]+\.\d{2}/, `portfolio ${code}: nav-value "${nav}" is not like "USD 512,345,678.12"`);
+    for (const kpi of ['day-pl', 'ytd-pl']) {
+      const t = (await textOf(await one(sel(kpi), card))).trim();
+      assert.ok(t, `portfolio ${code}: ${kpi} is empty`);
+    }
+  }
+  const sharpe = await findAll(sel('kpi-sharpe'));
+  assert.ok(sharpe.length >= 1, 'no [data-testid="kpi-sharpe"] on Overview');
+
+  const freshness = (await textOf(await one(sel('freshness')))).trim();
+  assert.ok(freshness.length > 0, 'freshness text is empty: it should say where the data came from and when');
+}));
+
+test('overview has a backend-drawn monthly heatmap (svg with >= 12 rects)', { timeout: 90_000 }, step('heatmap', async () => {
+  const heatmap = await one(sel('monthly-heatmap'));
+  await one('svg', heatmap);
+  const rects = await waitFor('>= 12 rect elements in the heatmap svg', async () => {
+    const found = await findAll('svg rect', heatmap);
+    return found.length >= 12 ? found : null;
+  }, 30_000);
+  assert.ok(rects.length >= 12, `heatmap svg has only ${rects.length} rect elements`);
+}));
+
+test('screenshots of overview, data and settings', { timeout: 180_000 }, step('screenshots', async () => {
+  for (const screen of ['overview', 'data', 'settings']) {
+    await goTo(screen);
+    const file = path.join(SHOTS, `${screen}.png`);
+    const bytes = await screenshot(file);
+    assert.ok(bytes > 1_000, `${file} is suspiciously small (${bytes} bytes)`);
+  }
+}));
+
+test('settings -> sync from PostgreSQL', {
+  skip: PG_URL ? false : 'BALLAST_E2E_PG_URL is not set',
+  timeout: SYNC_MS + 120_000,
+}, step('sync', async () => {
+  await goTo('settings');
+  await typeInto('pg-url', PG_URL);
+  await typeInto('pg-password', PG_PASSWORD);
+  await click(await one(sel('save-settings')));
+  await click(await one(sel('sync-now')));
+  let failure;
+  const status = await waitFor('sync-status to say "synced"', async () => {
+    const t = (await textOf(await one(sel('sync-status')))).trim();
+    if (/\b(error|failed)\b/i.test(t)) return (failure = t); // stop waiting: it failed
+    return /synced/i.test(t) && !/\b(never|not)\b/i.test(t) ? t : null;
+  }, SYNC_MS, 1_000);
+  assert.equal(failure, undefined, `sync failed, sync-status says: "${failure}"`);
+  assert.match(status, /synced/i);
+
+  await goTo('overview');
+  const freshness = await waitFor('freshness to mention "synced"', async () => {
+    const t = (await textOf(await one(sel('freshness')))).trim();
+    return /synced/i.test(t) ? t : null;
+  }, 30_000);
+  assert.match(freshness, /synced/i, `freshness after sync: "${freshness}"`);
+}));

@@ -1,0 +1,248 @@
+//! Against a real Postgres (a fresh database per test in the cluster `DATABASE_URL` names):
+//! the shared schema, the demo seed, a full sync into a real DuckDB file, row-level security
+//! for limited partners, and clear, secret-free errors when Postgres cannot be reached.
+
+use std::collections::BTreeMap;
+
+use ballast_engine::kpi::KpiConfig;
+use ballast_pg::{testing, ConnectSpec};
+use ballast_sample_data::DemoConfig;
+use ballast_storage::Workspace;
+use ballast_workflows as workflows;
+use rust_decimal::Decimal;
+use sqlx::Row;
+
+async fn seeded(label: &str) -> Option<(String, ConnectSpec, ballast_engine::Dataset)> {
+    let admin = testing::admin_url()?;
+    let url = testing::fresh_database(&admin, label).await;
+    let spec = ConnectSpec::new(&url, None);
+    let pool = spec.connect().await.unwrap();
+    ballast_pg::migrate(&pool).await.unwrap();
+    ballast_pg::migrate(&pool)
+        .await
+        .expect("migrating twice is a no-op");
+    let data = ballast_sample_data::generate(&DemoConfig::small());
+    ballast_pg::seed(&pool, &spec, &data).await.unwrap();
+    pool.close().await;
+    Some((url, spec, data))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_sync_copies_every_row_and_reconciles_to_the_cent() {
+    let Some((_url, spec, data)) = seeded("roundtrip").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
+    let mut steps = Vec::new();
+    let summary = workflows::sync(&workspace, &spec, &mut |p| steps.push(p))
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.rows,
+        data.row_counts().iter().map(|(_, n)| n).sum::<usize>()
+    );
+    assert!(
+        steps.len() > 14,
+        "progress was reported: {} steps",
+        steps.len()
+    );
+
+    let counts: BTreeMap<String, i64> = workspace.table_counts().unwrap().into_iter().collect();
+    for (table, rows) in data.row_counts() {
+        assert_eq!(counts[table], rows as i64, "{table}");
+    }
+    for portfolio in workspace.portfolios().unwrap() {
+        let nav = workspace.nav_history(&portfolio.id).unwrap();
+        let totals = workspace.position_totals(&portfolio.id).unwrap();
+        assert_eq!(nav.len(), totals.len());
+        for (point, (date, total)) in nav.iter().zip(&totals) {
+            assert_eq!(
+                (point.date, point.nav),
+                (*date, *total),
+                "{} NAV = Σ positions",
+                portfolio.code
+            );
+        }
+    }
+    // The laptop's KPIs equal those computed straight from the generated data.
+    let synced = workflows::overviews(&workspace, None, KpiConfig::default()).unwrap();
+    for o in &synced {
+        let p = data.portfolios.iter().find(|p| p.code == o.code).unwrap();
+        let direct = ballast_engine::overview::portfolio_overview(
+            p,
+            &data.nav_history(&p.id),
+            KpiConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(o, &direct, "{}", o.code);
+    }
+    let source = workspace.source().unwrap().unwrap();
+    assert_eq!(source.kind, "postgres");
+    assert!(!source.label.is_empty());
+    let runs = workspace.sync_runs(5).unwrap();
+    assert_eq!(runs[0].status, "succeeded");
+    assert_eq!(runs[0].rows_in as usize, summary.rows);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
+    let Some((url, _, data)) = seeded("rls").await else {
+        return;
+    };
+    let login = format!("lp_test_{}", uuid::Uuid::now_v7().simple());
+    let investor = &data.investors[3];
+    testing::execute(
+        &url,
+        &format!(
+            "CREATE ROLE {login} LOGIN PASSWORD 'lp-pass' IN ROLE lp_role;
+             UPDATE investors SET login_role = '{login}' WHERE id = '{}';",
+            investor.id
+        ),
+    )
+    .await;
+    let lp_url = url.replacen("postgres@", &format!("{login}@"), 1);
+    assert_ne!(lp_url, url, "the test cluster URL names the postgres user");
+    let lp = ConnectSpec::new(&lp_url, Some("lp-pass".into()));
+    let pool = lp.connect().await.unwrap();
+    let seen = ballast_pg::load_dataset(&pool, &lp, &mut |_| {})
+        .await
+        .unwrap();
+
+    let mut visible: Vec<&str> = data
+        .portfolios
+        .iter()
+        .filter(|p| p.lp_visible)
+        .map(|p| p.code.as_str())
+        .collect();
+    visible.sort();
+    let got: Vec<&str> = seen.portfolios.iter().map(|p| p.code.as_str()).collect();
+    assert_eq!(got, visible, "only lp_visible portfolios");
+    assert!(
+        visible.len() < data.portfolios.len(),
+        "the demo hides at least one portfolio"
+    );
+    assert!(seen.assets.iter().all(|a| a.lp_visible));
+    assert_eq!(
+        seen.assets.len(),
+        data.assets.iter().filter(|a| a.lp_visible).count()
+    );
+    let visible_ids: Vec<&str> = seen.portfolios.iter().map(|p| p.id.as_str()).collect();
+    assert!(seen
+        .nav
+        .iter()
+        .all(|n| visible_ids.contains(&n.portfolio_id.as_str())));
+    assert!(
+        !seen.fund_flows.is_empty(),
+        "the investor has flows in visible funds"
+    );
+    assert!(seen.fund_flows.iter().all(|f| f.investor_id == investor.id));
+    assert_eq!(seen.investors.len(), 1);
+    assert!(
+        seen.trades.is_empty() && seen.accounts.is_empty() && seen.risk_limits.is_empty(),
+        "no grant, no rows"
+    );
+    // Writes are refused.
+    let write = sqlx::query("UPDATE portfolios SET name = 'x'")
+        .execute(&pool)
+        .await;
+    assert!(write.is_err(), "lp_role is read-only");
+    pool.close().await;
+
+    // Synced as the LP, the laptop holds only that share.
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = Workspace::open(&dir.path().join("lp.duckdb")).unwrap();
+    workflows::sync(&workspace, &lp, &mut |_| {}).await.unwrap();
+    let codes: Vec<String> = workspace
+        .portfolios()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.code)
+        .collect();
+    assert_eq!(codes, visible);
+    testing::execute(&url, &format!("DROP OWNED BY {login}; DROP ROLE {login};")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn updates_stamp_updated_at_and_deletes_leave_tombstones() {
+    let Some((url, spec, data)) = seeded("triggers").await else {
+        return;
+    };
+    let pool = spec.connect().await.unwrap();
+    let risk_limit = &data.risk_limits[0].id;
+    let before: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT updated_at FROM risk_limits WHERE id = $1::uuid")
+            .bind(risk_limit)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    sqlx::query("UPDATE risk_limits SET threshold = threshold * 2 WHERE id = $1::uuid")
+        .bind(risk_limit)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let after: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT updated_at FROM risk_limits WHERE id = $1::uuid")
+            .bind(risk_limit)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(after > before);
+    sqlx::query("DELETE FROM risk_limits WHERE id = $1::uuid")
+        .bind(risk_limit)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let row = sqlx::query("SELECT table_name, row_id::text AS row_id FROM tombstones")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("table_name"), "risk_limits");
+    assert_eq!(&row.get::<String, _>("row_id"), risk_limit);
+    // Money is numeric, never float, in every table.
+    let floats: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'public' AND data_type IN ('real', 'double precision')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(floats, 0);
+    let nav_total: Decimal = sqlx::query_scalar("SELECT sum(nav) FROM portfolio_nav")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(nav_total, data.nav.iter().map(|n| n.nav).sum::<Decimal>());
+    pool.close().await;
+    let _ = url;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_server_is_a_clear_error_and_the_workspace_keeps_its_data() {
+    if testing::admin_url().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
+    workflows::demo_init(&workspace, &DemoConfig::small(), &mut |_| {}).unwrap();
+    let spec = ConnectSpec::new(
+        "postgres://pm:Sup3rS3cret@127.0.0.1:1/ballast?connect_timeout=2",
+        None,
+    );
+    let error = workflows::sync(&workspace, &spec, &mut |_| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("cannot connect to Postgres at postgres://pm@127.0.0.1:1/ballast"),
+        "{error}"
+    );
+    assert!(!error.contains("Sup3rS3cret"), "{error}");
+    assert_eq!(
+        workspace.source().unwrap().unwrap().kind,
+        "demo",
+        "the last good data stays"
+    );
+    let run = &workspace.sync_runs(1).unwrap()[0];
+    assert_eq!(run.status, "failed");
+    assert!(!run.error.as_deref().unwrap_or("").contains("Sup3rS3cret"));
+}
