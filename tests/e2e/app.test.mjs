@@ -343,6 +343,17 @@ test('settings -> sync from PostgreSQL', {
   }, SYNC_MS, 1_000);
   assert.equal(failure, undefined, `sync failed, sync-status says: "${failure}"`);
   assert.match(status, /synced/i);
+  await screenshot(path.join(SHOTS, 'settings-synced.png'));
+  if (PG_PASSWORD) {
+    // The password went to the keychain: no screen, field or IPC reply may show it again.
+    const html = await wd('GET', s('/source'));
+    assert.ok(!html.includes(PG_PASSWORD), 'the Postgres password is visible in the page after saving');
+    for (const file of fs.readdirSync(workDir, { recursive: true })) {
+      const full = path.join(workDir, String(file));
+      if (!fs.statSync(full).isFile()) continue;
+      assert.ok(!fs.readFileSync(full).includes(PG_PASSWORD), `the Postgres password was written to ${full}`);
+    }
+  }
 
   await goTo('overview');
   const freshness = await waitFor('freshness to mention "synced"', async () => {
@@ -350,4 +361,10 @@ test('settings -> sync from PostgreSQL', {
     return /synced/i.test(t) ? t : null;
   }, 30_000);
   assert.match(freshness, /synced/i, `freshness after sync: "${freshness}"`);
+  const cards = await waitFor('portfolio cards after the sync', async () => {
+    const found = await findAll(sel('portfolio-card'));
+    return found.length >= 3 ? found : null;
+  }, 60_000);
+  assert.ok(cards.length >= 3, 'the synced overview shows the seeded portfolios');
+  await screenshot(path.join(SHOTS, 'overview-synced.png'));
 }));
