@@ -5,6 +5,7 @@ fn main() {
     let commands = &[
         "overview",
         "monthly_heatmap",
+        "performance",
         "settings",
         "save_settings",
         "sync_now",

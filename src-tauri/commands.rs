@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use ballast_charts::Format;
 use ballast_engine::kpi::KpiConfig;
+use ballast_engine::period::Range;
 use ballast_storage::Workspace;
+use ballast_workflows::performance::Subject;
 use ballast_workflows::{self as workflows, SyncProgress};
 use tauri::ipc::Channel;
 use tauri::State;
@@ -51,6 +53,31 @@ pub async fn monthly_heatmap(
     blocking(workspace, move |ws| {
         let (svg, cells) = workflows::monthly_returns_chart(ws, &portfolio, Format::Svg, None)?;
         Ok(HeatmapDto::new(&portfolio, svg, cells))
+    })
+    .await
+}
+
+/// The whole KPI catalogue of one portfolio over a range (`ytd`, `1y`, …, `si`, or
+/// `custom:FROM..TO`), with its charts.
+#[tauri::command]
+#[specta::specta]
+pub async fn performance(
+    state: State<'_, AppState>,
+    portfolio: String,
+    range: String,
+) -> CommandResult<PerformanceDto> {
+    let range =
+        Range::parse(&range).map_err(|e| CommandError::new(ErrorKind::Invalid, e.to_string()))?;
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        let started = std::time::Instant::now();
+        let subject = Subject::Portfolio(portfolio.clone());
+        let report =
+            workflows::performance::performance(ws, &subject, range, KpiConfig::default())?;
+        let charts =
+            workflows::performance::performance_charts(&report, &portfolio, Format::Svg, None)?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(PerformanceDto::new(&portfolio, &report, charts, ms))
     })
     .await
 }

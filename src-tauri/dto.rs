@@ -2,9 +2,16 @@
 //! text next to raw values, use camelCase, and avoid 64-bit integers (JavaScript numbers).
 //! TypeScript for them is generated into `ui/src/bindings.ts`.
 
-use ballast_engine::kpi::{KpiReport, Metric};
+use ballast_engine::exposure::{Bucket, Exposure};
+use ballast_engine::kpi::Drawdown;
+use ballast_engine::kpi::{Entry, KpiReport, Metric, Unit};
+use ballast_engine::limits::LimitCheck;
 use ballast_engine::overview::PortfolioOverview;
+use ballast_engine::trading::TradingTotals;
 use ballast_storage::{SourceInfo, SyncRun, TableFreshness};
+use ballast_workflows::conventions;
+use ballast_workflows::performance::{PerformanceCharts, PerformanceReport};
+use rust_decimal::Decimal;
 use serde::Serialize;
 use specta::Type;
 
@@ -40,20 +47,19 @@ pub struct KpiDto {
     pub display: String,
     /// Why the value is absent.
     pub unavailable_reason: Option<String>,
+    /// The formula, from docs/kpi-conventions.md.
+    pub formula: Option<String>,
 }
 
-fn kpi(key: &str, label: &str, metric: &Metric, as_percent: bool) -> KpiDto {
+fn kpi(key: &str, label: &str, metric: &Metric, unit: Unit) -> KpiDto {
     match metric {
         Metric::Value(v) => KpiDto {
             key: key.into(),
             label: label.into(),
             value: Some(*v),
-            display: if as_percent {
-                format::percent(*v)
-            } else {
-                format!("{v:.2}")
-            },
+            display: unit.format(*v),
             unavailable_reason: None,
+            formula: conventions::formula(key).map(str::to_string),
         },
         Metric::Unavailable(why) => KpiDto {
             key: key.into(),
@@ -61,16 +67,19 @@ fn kpi(key: &str, label: &str, metric: &Metric, as_percent: bool) -> KpiDto {
             value: None,
             display: "n/a".into(),
             unavailable_reason: Some(why.clone()),
+            formula: conventions::formula(key).map(str::to_string),
         },
     }
 }
 
+impl From<&Entry> for KpiDto {
+    fn from(e: &Entry) -> Self {
+        kpi(e.key, e.label, &e.metric, e.unit)
+    }
+}
+
 fn kpis(report: &KpiReport) -> Vec<KpiDto> {
-    report
-        .entries()
-        .iter()
-        .map(|(key, label, metric)| kpi(key, label, metric, !matches!(*key, "sharpe" | "sortino")))
-        .collect()
+    report.entries().iter().map(KpiDto::from).collect()
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -101,6 +110,67 @@ pub struct PortfolioCardDto {
     pub ytd_return: KpiDto,
     pub kpis: Vec<KpiDto>,
     pub max_drawdown: Option<DrawdownDto>,
+    /// Every risk limit of the portfolio, checked since inception; breaches first.
+    pub limits: Vec<LimitDto>,
+}
+
+impl From<&Drawdown> for DrawdownDto {
+    fn from(d: &Drawdown) -> Self {
+        DrawdownDto {
+            depth: format::percent(d.depth),
+            peak: d.peak.map(|p| p.to_string()),
+            trough: d.trough.to_string(),
+            recovery: d.recovery.map(|r| r.to_string()),
+            duration_days: d.duration_periods as u32,
+        }
+    }
+}
+
+/// A risk limit and how the portfolio stands against it.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitDto {
+    pub metric: String,
+    /// `info`, `warning` or `breach`.
+    pub severity: String,
+    pub threshold: String,
+    pub value: String,
+    pub breached: bool,
+    /// Why the limit could not be checked (an unknown or absent metric).
+    pub not_evaluable: Option<String>,
+}
+
+fn limit_number(metric: &str, value: f64) -> String {
+    if matches!(metric, "leverage" | "beta" | "sharpe" | "sortino" | "hhi") {
+        format!("{value:.2}")
+    } else {
+        format!("{:.2}%", value * 100.0)
+    }
+}
+
+/// Breaches first (most severe first), then the rest.
+fn limits(checks: &[LimitCheck]) -> Vec<LimitDto> {
+    let rank = |c: &LimitCheck| {
+        let severity = match c.severity.as_str() {
+            "breach" => 0,
+            "warning" => 1,
+            _ => 2,
+        };
+        (!c.breached, c.not_evaluable.is_some(), severity)
+    };
+    let mut sorted: Vec<&LimitCheck> = checks.iter().collect();
+    sorted.sort_by_key(|c| rank(c));
+    sorted
+        .into_iter()
+        .map(|c| LimitDto {
+            metric: c.metric.clone(),
+            severity: c.severity.clone(),
+            threshold: limit_number(&c.metric, c.threshold),
+            value: c.value.map_or("n/a".into(), |v| limit_number(&c.metric, v)),
+            breached: c.breached,
+            not_evaluable: c.not_evaluable.clone(),
+        })
+        .collect()
 }
 
 fn sign(value: Option<rust_decimal::Decimal>) -> i32 {
@@ -130,15 +200,15 @@ impl From<&PortfolioOverview> for PortfolioCardDto {
             day_pl_sign: sign(o.day_pl),
             ytd_pl: money(o.ytd_pl),
             ytd_pl_sign: sign(o.ytd_pl),
-            ytd_return: kpi("ytd_return", "YTD return", &o.ytd_return, true),
+            ytd_return: kpi(
+                "ytd_return",
+                "YTD return",
+                &o.ytd_return,
+                Unit::SignedPercent,
+            ),
             kpis: kpis(&o.kpis),
-            max_drawdown: o.kpis.max_drawdown_detail.as_ref().map(|d| DrawdownDto {
-                depth: format::percent(d.depth),
-                peak: d.peak.map(|p| p.to_string()),
-                trough: d.trough.to_string(),
-                recovery: d.recovery.map(|r| r.to_string()),
-                duration_days: d.duration_periods as u32,
-            }),
+            max_drawdown: o.kpis.max_drawdown_detail.as_ref().map(DrawdownDto::from),
+            limits: limits(&o.limits),
         }
     }
 }
@@ -271,4 +341,200 @@ pub struct DataStatusDto {
     pub source: Option<SourceDto>,
     pub tables: Vec<TableFreshnessDto>,
     pub runs: Vec<SyncRunDto>,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct KpiGroupDto {
+    pub key: String,
+    pub title: String,
+    pub kpis: Vec<KpiDto>,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketDto {
+    pub name: String,
+    pub net: String,
+    pub gross: String,
+    /// Net over NAV, `+12.34%`, or "n/a".
+    pub net_weight: String,
+    pub positions: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakdownDto {
+    /// `asset class`, `sector`, `country` or `currency`.
+    pub dimension: String,
+    pub buckets: Vec<BucketDto>,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftDto {
+    pub bucket: String,
+    pub target: String,
+    pub actual: String,
+    pub drift: String,
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ExposureDto {
+    pub nav: String,
+    pub gross: String,
+    pub net: String,
+    pub long: String,
+    pub short: String,
+    pub breakdowns: Vec<BreakdownDto>,
+    pub drift: Vec<DriftDto>,
+}
+
+fn weight(w: Option<f64>) -> String {
+    w.map_or("n/a".into(), format::percent)
+}
+
+impl ExposureDto {
+    fn new(e: &Exposure, currency: &str) -> Self {
+        let money = |d: Decimal| format::money(currency, d);
+        let buckets = |list: &[Bucket]| {
+            list.iter()
+                .map(|b| BucketDto {
+                    name: b.name.clone(),
+                    net: money(b.net),
+                    gross: money(b.gross),
+                    net_weight: weight(b.net_weight),
+                    positions: b.positions as u32,
+                })
+                .collect()
+        };
+        ExposureDto {
+            nav: money(e.nav),
+            gross: money(e.gross),
+            net: money(e.net),
+            long: money(e.long),
+            short: money(e.short),
+            breakdowns: [
+                ("asset class", &e.by_asset_class),
+                ("sector", &e.by_sector),
+                ("country", &e.by_country),
+                ("currency", &e.by_currency),
+            ]
+            .into_iter()
+            .map(|(dimension, list)| BreakdownDto {
+                dimension: dimension.into(),
+                buckets: buckets(list),
+            })
+            .collect(),
+            drift: e
+                .drift
+                .iter()
+                .map(|d| DriftDto {
+                    bucket: d.bucket.clone(),
+                    target: format!("{:.2}%", d.target * 100.0),
+                    actual: d
+                        .actual
+                        .map_or("n/a".into(), |a| format!("{:.2}%", a * 100.0)),
+                    drift: weight(d.drift),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TradingTotalsDto {
+    pub currency: String,
+    pub round_trips: u32,
+    pub net_pl: String,
+    pub gross_profit: String,
+    pub gross_loss: String,
+    pub fees: String,
+}
+
+impl From<&TradingTotals> for TradingTotalsDto {
+    fn from(t: &TradingTotals) -> Self {
+        let money = |d: Decimal| format::money(&t.currency, d);
+        TradingTotalsDto {
+            currency: t.currency.clone(),
+            round_trips: t.round_trips as u32,
+            net_pl: money(t.net_pl),
+            gross_profit: money(t.gross_profit),
+            gross_loss: money(t.gross_loss),
+            fees: money(t.fees),
+        }
+    }
+}
+
+/// The Performance screen: the whole catalogue of one portfolio over one range, its charts.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PerformanceDto {
+    pub portfolio: String,
+    pub label: String,
+    pub note: Option<String>,
+    /// `ytd`, `1y`, …, or `custom:2024-01-01..2024-06-30`.
+    pub range: String,
+    /// First and last return dates in the range.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub observations: u32,
+    pub benchmark: Option<String>,
+    pub groups: Vec<KpiGroupDto>,
+    pub drawdowns: Vec<DrawdownDto>,
+    pub exposure: Option<ExposureDto>,
+    pub trading_totals: Vec<TradingTotalsDto>,
+    pub limits: Vec<LimitDto>,
+    pub cumulative_svg: String,
+    pub drawdown_svg: String,
+    pub rolling_volatility_svg: String,
+    /// How long the backend took to read, compute and draw: `12.3 ms`.
+    pub compute_time: String,
+}
+
+impl PerformanceDto {
+    pub fn new(
+        portfolio: &str,
+        report: &PerformanceReport,
+        charts: PerformanceCharts,
+        compute_ms: f64,
+    ) -> Self {
+        let p = &report.performance;
+        PerformanceDto {
+            portfolio: portfolio.into(),
+            label: report.label.clone(),
+            note: report.note.clone(),
+            range: p.range.to_string(),
+            from: p.first.map(|d| d.to_string()),
+            to: p.last.map(|d| d.to_string()),
+            observations: p.observations as u32,
+            benchmark: p.benchmark.clone(),
+            groups: p
+                .groups
+                .iter()
+                .map(|g| KpiGroupDto {
+                    key: g.key.into(),
+                    title: g.title.into(),
+                    kpis: g.entries.iter().map(KpiDto::from).collect(),
+                })
+                .collect(),
+            drawdowns: p.drawdowns.iter().map(DrawdownDto::from).collect(),
+            exposure: p
+                .exposure
+                .as_ref()
+                .map(|e| ExposureDto::new(e, &report.currency)),
+            trading_totals: p
+                .trading_totals
+                .iter()
+                .map(TradingTotalsDto::from)
+                .collect(),
+            limits: limits(&p.limits),
+            cumulative_svg: charts.cumulative,
+            drawdown_svg: charts.drawdown,
+            rolling_volatility_svg: charts.rolling_volatility,
+            compute_time: format!("{compute_ms:.1} ms"),
+        }
+    }
 }

@@ -55,9 +55,10 @@ impl From<WorkflowError> for CommandError {
             }
             WorkflowError::Secret(_) => ErrorKind::Keychain,
             WorkflowError::Chart(_) | WorkflowError::Returns { .. } => ErrorKind::Internal,
-            WorkflowError::UnknownPortfolio(_) | WorkflowError::EmptyWorkspace => {
-                ErrorKind::NotFound
-            }
+            WorkflowError::UnknownPortfolio(_)
+            | WorkflowError::UnknownSubject(_)
+            | WorkflowError::EmptyWorkspace => ErrorKind::NotFound,
+            WorkflowError::Csv(_) | WorkflowError::Range(_) => ErrorKind::Invalid,
         };
         CommandError::new(kind, e.to_string())
     }

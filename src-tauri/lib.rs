@@ -57,6 +57,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         .commands(tauri_specta::collect_commands![
             commands::overview,
             commands::monthly_heatmap,
+            commands::performance,
             commands::settings,
             commands::save_settings,
             commands::sync_now,

@@ -28,6 +28,7 @@ pub fn generate(config: &DemoConfig) -> Dataset {
         sim.run_fund(index);
     }
     sim.pending_redemptions();
+    sim.benchmarks();
     sim.data
 }
 
@@ -62,6 +63,15 @@ struct Simulation {
     usd_per: BTreeMap<&'static str, Vec<Decimal>>,
     initial_navs: Vec<f64>,
     next_trade: usize,
+    /// Daily factor moves (market, rates, credit), kept to price the benchmark indices.
+    factors: Factors,
+}
+
+#[derive(Default)]
+struct Factors {
+    market: Vec<f64>,
+    rates: Vec<f64>,
+    credit: Vec<f64>,
 }
 
 impl Simulation {
@@ -76,6 +86,7 @@ impl Simulation {
             usd_per: BTreeMap::new(),
             initial_navs: Vec::new(),
             next_trade: 0,
+            factors: Factors::default(),
         }
     }
 
@@ -431,6 +442,11 @@ impl Simulation {
             commodity.push(normal(if b { 0.0008 } else { 0.0001 }, 0.014).sample(&mut self.rng));
             crypto.push(normal(if b { -0.003 } else { 0.0015 }, 0.035).sample(&mut self.rng));
         }
+        self.factors = Factors {
+            market: market.clone(),
+            rates: rates.clone(),
+            credit: credit.clone(),
+        };
         let sectors: Vec<String> = inputs::sectors()
             .iter()
             .map(|s| s.sector.to_string())
@@ -835,6 +851,68 @@ impl Simulation {
     }
 }
 
+impl Simulation {
+    /// One index per distinct portfolio benchmark, priced from the factor paths alone (no
+    /// random draws but the ids, taken last) so adding them leaves the rest of the dataset
+    /// as it was. The index's symbol is the benchmark's name, which is how KPIs find it.
+    fn benchmarks(&mut self) {
+        let names: std::collections::BTreeSet<String> = self
+            .data
+            .portfolios
+            .iter()
+            .filter_map(|p| p.benchmark.clone())
+            .collect();
+        let start = self.start();
+        for name in names {
+            let credit_index = name.contains("iBoxx") || name.contains("Corporate");
+            let (class, currency) = if credit_index {
+                (AssetClass::Bond, "EUR")
+            } else {
+                (AssetClass::Equity, "USD")
+            };
+            let id = self.id(start);
+            let mut level = 1000.0;
+            for t in 0..self.days.len() {
+                if t > 0 {
+                    level *= 1.0
+                        + if credit_index {
+                            let dy = self.factors.rates[t] + self.factors.credit[t];
+                            -5.0 * dy + 0.035 / 252.0
+                        } else {
+                            self.factors.market[t] + 0.00005
+                        };
+                }
+                self.data.prices.push(Price {
+                    asset_id: id.clone(),
+                    date: self.days[t],
+                    close: dec(level, 4),
+                });
+            }
+            self.data.assets.push(Asset {
+                id,
+                symbol: name.clone(),
+                name: format!("{name} (benchmark index)"),
+                asset_class: class,
+                sector: None,
+                country: None,
+                currency: currency.into(),
+                issuer: None,
+                rating: None,
+                maturity: None,
+                coupon: None,
+                modified_duration: credit_index.then(|| dec(5.0, 2)),
+                convexity: credit_index.then(|| dec(35.0, 2)),
+                spread_duration: credit_index.then(|| dec(5.0, 2)),
+                beta: (!credit_index).then(|| dec(1.0, 2)),
+                avg_daily_volume: None,
+                liquidity_class: Some("index".into()),
+                redemption_notice_days: None,
+                lp_visible: true,
+            });
+        }
+    }
+}
+
 fn last_day_of_month(date: NaiveDate) -> NaiveDate {
     let first_next = if date.month() == 12 {
         NaiveDate::from_ymd_opt(date.year() + 1, 1, 1)
@@ -941,6 +1019,20 @@ mod tests {
                 && !data.liquidity_terms.is_empty()
         );
         assert!(data.nav.iter().all(|n| n.nav > Decimal::ZERO));
+        for p in &data.portfolios {
+            let benchmark = p
+                .benchmark
+                .as_deref()
+                .expect("every demo fund has a benchmark");
+            let index = data.assets.iter().find(|a| a.symbol == benchmark);
+            let index = index.unwrap_or_else(|| panic!("no index asset for {benchmark}"));
+            let closes = data
+                .prices
+                .iter()
+                .filter(|x| x.asset_id == index.id)
+                .count();
+            assert_eq!(closes, days.len(), "{benchmark} is priced every day");
+        }
         let ids: std::collections::BTreeSet<_> = data.positions.iter().map(|p| &p.id).collect();
         assert_eq!(ids.len(), data.positions.len(), "position ids are unique");
     }

@@ -15,7 +15,7 @@
 //   TAURI_DRIVER             tauri-driver binary (default $BALLAST_CACHE/bin/tauri-driver)
 //   BALLAST_E2E_PG_URL       if set, also test Settings -> Sync against this
 //   BALLAST_E2E_PG_PASSWORD  ...with this password (typed into the UI)
-// Output: artifacts/screenshots/{overview,data,settings}.png, plus
+// Output: artifacts/screenshots/{overview,performance,performance-1y,data,settings}.png, plus
 // artifacts/e2e/tauri-driver.log (driver + app output) and failure-*.png/html.
 
 import { test, before, after } from 'node:test';
@@ -302,6 +302,12 @@ test('overview shows the demo portfolios with NAV values', { timeout: FIRST_OPEN
   }
   const sharpe = await findAll(sel('kpi-sharpe'));
   assert.ok(sharpe.length >= 1, 'no [data-testid="kpi-sharpe"] on Overview');
+  // Each card states its risk limits: the breaches with severity, or that none is breached.
+  for (const card of cards) {
+    const breaches = await findAll(sel('limit-breach'), card);
+    const ok = await findAll(sel('limits-ok'), card);
+    assert.ok(breaches.length > 0 || ok.length === 1, 'a portfolio card says nothing about its risk limits');
+  }
 
   const freshness = (await textOf(await one(sel('freshness')))).trim();
   assert.ok(freshness.length > 0, 'freshness text is empty: it should say where the data came from and when');
@@ -315,6 +321,39 @@ test('overview has a backend-drawn monthly heatmap (svg with >= 12 rects)', { ti
     return found.length >= 12 ? found : null;
   }, 30_000);
   assert.ok(rects.length >= 12, `heatmap svg has only ${rects.length} rect elements`);
+}));
+
+test('performance shows the catalogue, its charts, and recomputes on a new range', { timeout: 180_000 }, step('performance', async () => {
+  await goTo('performance');
+  const summary = async () => (await textOf(await one(sel('perf-summary')))).trim();
+  const ytd = await waitFor('the YTD performance summary', async () => {
+    const t = await summary();
+    return /daily returns/.test(t) ? t : null;
+  }, 60_000);
+  for (const group of ['returns', 'risk', 'risk-adjusted', 'trading', 'exposure']) {
+    await one(sel(`group-${group}`));
+  }
+  // Every KPI says how it is computed: the tooltip carries the documented formula.
+  const sharpe = await one(sel('perf-kpi-sharpe'));
+  const tip = await wd('GET', s(`/element/${sharpe}/attribute/title`));
+  assert.match(tip, /√252/, `the Sharpe tooltip has no formula: ${tip}`);
+  assert.match(tip, /kpi-conventions\.md/, `the Sharpe tooltip does not point to the conventions: ${tip}`);
+  const beta = (await textOf(await one(sel('perf-kpi-beta')))).trim();
+  assert.doesNotMatch(beta, /n\/a/, `beta against the benchmark is missing: ${beta}`);
+  for (const chart of ['chart-cumulative', 'chart-drawdown']) {
+    await one('svg', await one(sel(chart)));
+  }
+  await screenshot(path.join(SHOTS, 'performance.png'));
+
+  await click(await one(sel('range-1y')));
+  const oneYear = await waitFor('the summary to change for 1Y', async () => {
+    const t = await summary();
+    return t !== ytd && /daily returns/.test(t) ? t : null;
+  }, 30_000);
+  const days = Number(/(\d+) daily returns/.exec(oneYear)?.[1]);
+  assert.ok(days > 240 && days < 270, `1Y should hold about a year of trading days: ${oneYear}`);
+  await one(sel('drawdowns-table'));
+  await screenshot(path.join(SHOTS, 'performance-1y.png'));
 }));
 
 test('screenshots of overview, data and settings', { timeout: 180_000 }, step('screenshots', async () => {

@@ -8,6 +8,11 @@ import { invoke as __TAURI_INVOKE, Channel } from "@tauri-apps/api/core";
 export const commands = {
 	overview: () => typedError<OverviewDto, CommandError>(__TAURI_INVOKE("overview")),
 	monthlyHeatmap: (portfolio: string) => typedError<HeatmapDto, CommandError>(__TAURI_INVOKE("monthly_heatmap", { portfolio })),
+	/**
+	 *  The whole KPI catalogue of one portfolio over a range (`ytd`, `1y`, …, `si`, or
+	 *  `custom:FROM..TO`), with its charts.
+	 */
+	performance: (portfolio: string, range: string) => typedError<PerformanceDto, CommandError>(__TAURI_INVOKE("performance", { portfolio, range })),
 	settings: () => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("settings")),
 	/**  Save the Postgres URL (a password in it, or in `password`, goes to the keychain only). */
 	saveSettings: (postgresUrl: string, password: string | null) => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("save_settings", { postgresUrl, password })),
@@ -17,6 +22,21 @@ export const commands = {
 };
 
 /* Types */
+export type BreakdownDto = {
+	/**  `asset class`, `sector`, `country` or `currency`. */
+	dimension: string,
+	buckets: BucketDto[],
+};
+
+export type BucketDto = {
+	name: string,
+	net: string,
+	gross: string,
+	/**  Net over NAV, `+12.34%`, or "n/a". */
+	netWeight: string,
+	positions: number,
+};
+
 export type CommandError = {
 	kind: ErrorKind,
 	message: string,
@@ -36,6 +56,13 @@ export type DrawdownDto = {
 	durationDays: number,
 };
 
+export type DriftDto = {
+	bucket: string,
+	target: string,
+	actual: string,
+	drift: string,
+};
+
 export type ErrorKind = 
 /**  The local workspace file could not be read or written. */
 "storage" | 
@@ -51,6 +78,16 @@ export type ErrorKind =
 "busy" | 
 /**  A bug: something that should not happen. */
 "internal";
+
+export type ExposureDto = {
+	nav: string,
+	gross: string,
+	net: string,
+	long: string,
+	short: string,
+	breakdowns: BreakdownDto[],
+	drift: DriftDto[],
+};
 
 export type HeatmapCellDto = {
 	year: number,
@@ -78,11 +115,55 @@ export type KpiDto = {
 	display: string,
 	/**  Why the value is absent. */
 	unavailableReason: string | null,
+	/**  The formula, from docs/kpi-conventions.md. */
+	formula: string | null,
+};
+
+export type KpiGroupDto = {
+	key: string,
+	title: string,
+	kpis: KpiDto[],
+};
+
+/**  A risk limit and how the portfolio stands against it. */
+export type LimitDto = {
+	metric: string,
+	/**  `info`, `warning` or `breach`. */
+	severity: string,
+	threshold: string,
+	value: string,
+	breached: boolean,
+	/**  Why the limit could not be checked (an unknown or absent metric). */
+	notEvaluable: string | null,
 };
 
 export type OverviewDto = {
 	source: SourceDto | null,
 	portfolios: PortfolioCardDto[],
+};
+
+/**  The Performance screen: the whole catalogue of one portfolio over one range, its charts. */
+export type PerformanceDto = {
+	portfolio: string,
+	label: string,
+	note: string | null,
+	/**  `ytd`, `1y`, …, or `custom:2024-01-01..2024-06-30`. */
+	range: string,
+	/**  First and last return dates in the range. */
+	from: string | null,
+	to: string | null,
+	observations: number,
+	benchmark: string | null,
+	groups: KpiGroupDto[],
+	drawdowns: DrawdownDto[],
+	exposure: ExposureDto | null,
+	tradingTotals: TradingTotalsDto[],
+	limits: LimitDto[],
+	cumulativeSvg: string,
+	drawdownSvg: string,
+	rollingVolatilitySvg: string,
+	/**  How long the backend took to read, compute and draw: `12.3 ms`. */
+	computeTime: string,
 };
 
 export type PortfolioCardDto = {
@@ -101,6 +182,8 @@ export type PortfolioCardDto = {
 	ytdReturn: KpiDto,
 	kpis: KpiDto[],
 	maxDrawdown: DrawdownDto | null,
+	/**  Every risk limit of the portfolio, checked since inception; breaches first. */
+	limits: LimitDto[],
 };
 
 export type SettingsDto = {
@@ -148,6 +231,15 @@ export type TableFreshnessDto = {
 	table: string,
 	rows: number,
 	lastSyncedAt: string,
+};
+
+export type TradingTotalsDto = {
+	currency: string,
+	roundTrips: number,
+	netPl: string,
+	grossProfit: string,
+	grossLoss: string,
+	fees: string,
 };
 
 /* Tauri Specta runtime */

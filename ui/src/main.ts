@@ -6,11 +6,13 @@ import { renderData } from "./data";
 import { clear, el } from "./dom";
 import { ageText, isStale } from "./freshness";
 import { renderOverview } from "./overview";
+import { renderPerformance } from "./performance";
 import { renderSettings } from "./settings";
 
-type Screen = "overview" | "data" | "settings";
+type Screen = "overview" | "performance" | "data" | "settings";
 const SCREENS: [Screen, string][] = [
   ["overview", "Overview"],
+  ["performance", "Performance"],
   ["data", "Data"],
   ["settings", "Settings"],
 ];
@@ -47,7 +49,13 @@ function show(screen: Screen): void {
   clear(main);
   const done = (): void => void refreshFreshness();
   const rendering =
-    screen === "overview" ? renderOverview(main) : screen === "data" ? renderData(main) : renderSettings(main, done);
+    screen === "overview"
+      ? renderOverview(main)
+      : screen === "performance"
+        ? renderPerformance(main)
+        : screen === "data"
+          ? renderData(main)
+          : renderSettings(main, done);
   void rendering.then(done);
 }
 

@@ -3,24 +3,23 @@
 
 import { commands, type HeatmapDto, type KpiDto, type PortfolioCardDto } from "./bindings";
 import { clear, el, errorBox } from "./dom";
+import { kpiTooltip, limitsList } from "./performance";
 
 function signClass(sign: number): string {
   return sign > 0 ? "gain" : sign < 0 ? "loss" : "";
 }
 
 function kpiRow(kpi: KpiDto): HTMLElement {
-  const tip = kpi.unavailableReason
-    ? `${kpi.label}: not available — ${kpi.unavailableReason}`
-    : `${kpi.label}, since inception. Conventions: docs/kpi-conventions.md`;
   return el(
     "div",
-    { class: "kpi", title: tip, "data-testid": `kpi-${kpi.key.replaceAll("_", "-")}` },
+    { class: "kpi", title: kpiTooltip(kpi, "since inception"), "data-testid": `kpi-${kpi.key.replaceAll("_", "-")}` },
     el("span", { class: "kpi-label" }, kpi.label),
     el("span", { class: kpi.value === null ? "kpi-value na" : "kpi-value" }, kpi.display),
   );
 }
 
 function card(p: PortfolioCardDto, selected: boolean, onSelect: () => void): HTMLElement {
+  const breaches = p.limits.filter((l) => l.breached);
   const node = el(
     "article",
     { class: selected ? "card selected" : "card", "data-testid": "portfolio-card", tabindex: "0" },
@@ -56,6 +55,10 @@ function card(p: PortfolioCardDto, selected: boolean, onSelect: () => void): HTM
           }`,
         )
       : null,
+    breaches.length
+      ? el("div", { class: "limits-title" }, `Risk limits breached (${breaches.length}):`)
+      : el("div", { class: "muted small", "data-testid": "limits-ok" }, "Risk limits: none breached"),
+    limitsList(breaches, "card-limits"),
   );
   node.addEventListener("click", onSelect);
   node.addEventListener("keydown", (e) => {

@@ -6,8 +6,10 @@
 //! the UI uses to show a cell's value on hover and to drill down on click.
 
 mod heatmap;
+mod lines;
 
 pub use heatmap::{monthly_returns_heatmap, HeatmapCell};
+pub use lines::{line_chart, Line, LineKind};
 
 use std::path::Path;
 use std::sync::Once;

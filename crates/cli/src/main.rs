@@ -6,15 +6,18 @@
 mod report;
 
 use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ballast_charts::Format;
 use ballast_engine::kpi::KpiConfig;
+use ballast_engine::period::Range;
 use ballast_pg::ConnectSpec;
 use ballast_sample_data::DemoConfig;
 use ballast_storage::Workspace;
 use ballast_workflows as workflows;
+use ballast_workflows::nav_csv;
+use ballast_workflows::performance::Subject;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -49,24 +52,51 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// KPIs of every portfolio (or one).
-    Kpi {
-        #[command(flatten)]
-        db: DbArg,
-        #[arg(long)]
-        portfolio: Option<String>,
-        /// Annual risk-free rate, e.g. 0.02.
-        #[arg(long, default_value_t = 0.0)]
-        rf: f64,
-        #[arg(long)]
-        json: bool,
-    },
+    /// KPIs: the headline figures of every portfolio, or the whole catalogue of one
+    /// portfolio, account or asset (or of a series from a CSV file) over a range.
+    Kpi(KpiArgs),
     /// Render a chart to an SVG or PNG file.
     #[command(subcommand)]
     Chart(ChartCommand),
     /// Credentials in the OS keychain.
     #[command(subcommand)]
     Secret(SecretCommand),
+}
+
+#[derive(Args)]
+struct KpiArgs {
+    /// The local workspace file (DuckDB); not needed with --nav-csv.
+    #[arg(long, env = "BALLAST_DB")]
+    db: Option<PathBuf>,
+    /// The whole catalogue of this portfolio (by code).
+    #[arg(long, group = "subject")]
+    portfolio: Option<String>,
+    /// The whole catalogue of this account (by broker account reference).
+    #[arg(long, group = "subject")]
+    account: Option<String>,
+    /// The whole catalogue of this asset (by symbol).
+    #[arg(long, group = "subject")]
+    asset: Option<String>,
+    /// Your own series: a CSV file with columns date,nav[,flow].
+    #[arg(long, group = "subject")]
+    nav_csv: Option<PathBuf>,
+    /// A benchmark series for --nav-csv: a CSV file with columns date,nav (or close).
+    #[arg(long, requires = "nav_csv")]
+    benchmark_csv: Option<PathBuf>,
+    /// The period: mtd, qtd, ytd, 1y, 3y, 5y, si (since inception) or custom:FROM..TO.
+    #[arg(long, default_value = "si", conflicts_with_all = ["from", "to"])]
+    range: String,
+    /// Start of a custom period (YYYY-MM-DD), with --to.
+    #[arg(long, requires = "to")]
+    from: Option<chrono::NaiveDate>,
+    /// End of a custom period (YYYY-MM-DD), with --from.
+    #[arg(long, requires = "from")]
+    to: Option<chrono::NaiveDate>,
+    /// Annual risk-free rate, e.g. 0.02.
+    #[arg(long, default_value_t = 0.0)]
+    rf: f64,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -172,6 +202,71 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+fn kpi(args: KpiArgs) -> Result<()> {
+    if !(-0.5..=1.0).contains(&args.rf) {
+        bail!(
+            "--rf {} is not a plausible annual rate (use e.g. 0.02 for 2%)",
+            args.rf
+        );
+    }
+    let config = KpiConfig {
+        risk_free_annual: args.rf,
+    };
+    let range = match (args.from, args.to) {
+        (Some(from), Some(to)) => Range::custom(from, to)?,
+        _ => Range::parse(&args.range)?,
+    };
+    if let Some(csv) = &args.nav_csv {
+        let history = nav_csv::read_nav_csv(csv)?;
+        let benchmark = match &args.benchmark_csv {
+            Some(path) => {
+                let points = nav_csv::read_nav_csv(path)?;
+                if let Some(p) = points.iter().find(|p| !p.external_flow.is_zero()) {
+                    bail!(
+                        "{}: the benchmark has a flow on {}: a benchmark file has only date,nav",
+                        path.display(),
+                        p.date
+                    );
+                }
+                Some(points)
+            }
+            None => None,
+        };
+        let name = |p: &Path| -> String {
+            p.file_stem()
+                .map_or("series".into(), |s| s.to_string_lossy().into_owned())
+        };
+        let bench_name = args.benchmark_csv.as_deref().map(name);
+        let report = workflows::performance::series_performance(
+            &name(csv),
+            &history,
+            bench_name.as_deref().zip(benchmark.as_deref()),
+            range,
+            config,
+        )?;
+        return report::catalogue(&report, None, config, args.json);
+    }
+    let db = args
+        .db
+        .context("--db (or BALLAST_DB) is needed unless you give --nav-csv")?;
+    let workspace = Workspace::open(&db)?;
+    let source = workspace.source()?;
+    let subject = match (args.portfolio, args.account, args.asset) {
+        (Some(code), _, _) => Subject::Portfolio(code),
+        (_, Some(reference), _) => Subject::Account(reference),
+        (_, _, Some(symbol)) => Subject::Asset(symbol),
+        _ => {
+            if range != Range::SinceInception {
+                bail!("--range needs a subject: --portfolio, --account, --asset or --nav-csv");
+            }
+            let overviews = workflows::overviews(&workspace, None, config)?;
+            return report::kpis(&overviews, source.as_ref(), args.json);
+        }
+    };
+    let report = workflows::performance::performance(&workspace, &subject, range, config)?;
+    report::catalogue(&report, source.as_ref(), config, args.json)
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -217,26 +312,7 @@ fn main() -> Result<()> {
             let summary = summary?;
             report::sync_summary(&summary, json)?;
         }
-        Command::Kpi {
-            db,
-            portfolio,
-            rf,
-            json,
-        } => {
-            if !(-0.5..=1.0).contains(&rf) {
-                bail!("--rf {rf} is not a plausible annual rate (use e.g. 0.02 for 2%)");
-            }
-            let workspace = Workspace::open(&db.db)?;
-            let overviews = workflows::overviews(
-                &workspace,
-                portfolio.as_deref(),
-                KpiConfig {
-                    risk_free_annual: rf,
-                },
-            )?;
-            let source = workspace.source()?;
-            report::kpis(&overviews, source.as_ref(), json)?;
-        }
+        Command::Kpi(args) => kpi(args)?,
         Command::Chart(ChartCommand::MonthlyReturns { db, portfolio, out }) => {
             let format = Format::for_path(&out)?;
             let workspace = Workspace::open(&db.db)?;

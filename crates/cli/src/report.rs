@@ -2,9 +2,10 @@
 //! default and JSON with `--json` (stable keys, money as exact decimal strings).
 
 use anyhow::Result;
-use ballast_engine::kpi::Metric;
+use ballast_engine::kpi::{Entry, KpiConfig, Metric};
 use ballast_engine::overview::PortfolioOverview;
 use ballast_storage::{SourceInfo, Workspace};
+use ballast_workflows::performance::PerformanceReport;
 use ballast_workflows::{SyncProgress, SyncSummary, WriteProgress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -102,9 +103,10 @@ fn percent(m: &Metric) -> String {
     }
 }
 
-fn ratio(m: &Metric) -> String {
-    match m {
-        Metric::Value(v) => format!("{v:.2}"),
+/// A KPI as its unit reads, or why it is absent.
+fn shown(entry: &Entry) -> String {
+    match &entry.metric {
+        Metric::Value(v) => entry.unit.format(*v),
         Metric::Unavailable(why) => format!("n/a ({why})"),
     }
 }
@@ -151,11 +153,9 @@ pub fn kpis(
             percent(&o.ytd_return)
         );
         let k = &o.kpis;
-        println!("  Cumulative return  {}", percent(&k.cumulative_return));
-        println!("  CAGR               {}", percent(&k.cagr));
-        println!("  Volatility (ann.)  {}", percent(&k.annual_volatility));
-        println!("  Sharpe             {}", ratio(&k.sharpe));
-        println!("  Sortino            {}", ratio(&k.sortino));
+        for entry in k.entries().iter().filter(|e| e.key != "max_drawdown") {
+            println!("  {:<18} {}", entry.label, shown(entry));
+        }
         match &k.max_drawdown_detail {
             Some(d) => println!(
                 "  Max drawdown       {:+.2}% (peak {}, trough {}, recovered {})",
@@ -165,6 +165,158 @@ pub fn kpis(
                 d.recovery.map_or("not yet".into(), |r| r.to_string())
             ),
             None => println!("  Max drawdown       {}", percent(&k.max_drawdown)),
+        }
+    }
+    Ok(())
+}
+
+/// The whole catalogue of one subject: every group, the worst drawdowns, exposure by
+/// dimension, trading totals and the risk limits.
+pub fn catalogue(
+    report: &PerformanceReport,
+    source: Option<&SourceInfo>,
+    config: KpiConfig,
+    json: bool,
+) -> Result<()> {
+    let p = &report.performance;
+    if json {
+        let source =
+            source.map(|s| json!({ "kind": s.kind, "label": s.label, "loaded_at": s.loaded_at }));
+        let groups: Vec<_> = p
+            .groups
+            .iter()
+            .map(|g| {
+                let kpis: serde_json::Map<String, serde_json::Value> = g
+                    .entries
+                    .iter()
+                    .map(|e| {
+                        let body = match &e.metric {
+                            Metric::Value(v) => json!({ "label": e.label, "unit": e.unit, "value": v }),
+                            Metric::Unavailable(why) => {
+                                json!({ "label": e.label, "unit": e.unit, "value": null, "unavailable": why })
+                            }
+                        };
+                        (e.key.to_string(), body)
+                    })
+                    .collect();
+                json!({ "key": g.key, "title": g.title, "kpis": kpis })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "subject": report.label,
+                "currency": report.currency,
+                "note": report.note,
+                "source": source,
+                "risk_free_annual": config.risk_free_annual,
+                "range": p.range.to_string(),
+                "from": p.first,
+                "to": p.last,
+                "observations": p.observations,
+                "benchmark": p.benchmark,
+                "groups": groups,
+                "drawdowns": p.drawdowns,
+                "exposure": p.exposure,
+                "trading_totals": p.trading_totals,
+                "limits": p.limits,
+            }))?
+        );
+        return Ok(());
+    }
+    if let Some(s) = source {
+        println!(
+            "data: {} — loaded {}",
+            s.label,
+            s.loaded_at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+    let dates = match (p.first, p.last) {
+        (Some(a), Some(b)) => format!("{a} to {b}, {} daily returns", p.observations),
+        _ => "no returns in the range".into(),
+    };
+    println!("{} — {} ({dates})", report.label, p.range);
+    if let Some(b) = &p.benchmark {
+        println!("benchmark: {b}");
+    }
+    if let Some(note) = &report.note {
+        println!("note: {note}");
+    }
+    for g in &p.groups {
+        println!();
+        println!("{}", g.title);
+        for e in &g.entries {
+            println!("  {:<28} {}", e.label, shown(e));
+        }
+    }
+    if !p.drawdowns.is_empty() {
+        println!();
+        println!("Worst drawdowns");
+        for d in &p.drawdowns {
+            println!(
+                "  {:>+8.2}%  peak {}  trough {}  recovered {}  ({} days)",
+                d.depth * 100.0,
+                d.peak.map_or("start".into(), |x| x.to_string()),
+                d.trough,
+                d.recovery.map_or("not yet".into(), |x| x.to_string()),
+                d.duration_periods
+            );
+        }
+    }
+    if let Some(x) = &p.exposure {
+        let money = |d: rust_decimal::Decimal| format!("{} {}", report.currency, d.round_dp(2));
+        println!();
+        println!(
+            "Exposure: gross {}, net {}, long {}, short {}",
+            money(x.gross),
+            money(x.net),
+            money(x.long),
+            money(x.short)
+        );
+        for (title, buckets) in [
+            ("asset class", &x.by_asset_class),
+            ("sector", &x.by_sector),
+            ("country", &x.by_country),
+            ("currency", &x.by_currency),
+        ] {
+            let top: Vec<String> = buckets
+                .iter()
+                .take(6)
+                .map(|b| {
+                    let w = b
+                        .net_weight
+                        .map_or("n/a".into(), |w| format!("{:+.1}%", w * 100.0));
+                    format!("{} {w}", b.name)
+                })
+                .collect();
+            println!("  by {title:<12} {}", top.join(", "));
+        }
+    }
+    for t in &p.trading_totals {
+        println!(
+            "Trading P/L ({}): net {} from {} round trips (profit {}, loss {}, fees {})",
+            t.currency,
+            t.net_pl.round_dp(2),
+            t.round_trips,
+            t.gross_profit.round_dp(2),
+            t.gross_loss.round_dp(2),
+            t.fees.round_dp(2)
+        );
+    }
+    if !p.limits.is_empty() {
+        println!();
+        println!("Risk limits");
+        for l in &p.limits {
+            let state = match (&l.not_evaluable, l.breached) {
+                (Some(why), _) => format!("not evaluable: {why}"),
+                (None, true) => format!("BREACHED ({})", l.severity),
+                (None, false) => "ok".into(),
+            };
+            let value = l.value.map_or("n/a".into(), |v| format!("{v:.4}"));
+            println!(
+                "  {:<20} threshold {:<8} value {:<10} {state}",
+                l.metric, l.threshold, value
+            );
         }
     }
     Ok(())

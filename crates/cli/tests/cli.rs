@@ -65,28 +65,89 @@ fn demo_init_kpi_and_charts() {
         assert!(p["kpis"]["max_drawdown_detail"]["trough"].is_string());
     }
     assert_eq!(kpi["source"]["kind"], "demo");
+    // One portfolio: the whole catalogue over a range, grouped, with the risk limits.
     let one: Value = serde_json::from_str(&ok(&[
         "kpi",
         "--db",
         db,
         "--portfolio",
         "EQLS",
+        "--range",
+        "1y",
         "--rf",
         "0.02",
         "--json",
     ]))
     .unwrap();
-    assert_eq!(one["portfolios"].as_array().unwrap().len(), 1);
-    assert_eq!(one["portfolios"][0]["kpis"]["risk_free_annual"], 0.02);
-    let human = ok(&["kpi", "--db", db, "--portfolio", "GMAC"]);
-    assert!(
-        human.contains("GMAC") && human.contains("Sharpe"),
-        "{human}"
+    assert_eq!(one["risk_free_annual"], 0.02);
+    assert_eq!(one["range"], "1y");
+    assert_eq!(one["benchmark"], "S&P 500");
+    let groups: Vec<&str> = one["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        groups,
+        ["returns", "risk", "risk_adjusted", "trading", "exposure"]
     );
+    let kpi = |group: usize, key: &str| one["groups"][group]["kpis"][key].clone();
+    for (group, key) in [
+        (0, "cagr"),
+        (0, "irr"),
+        (1, "var_cf_99"),
+        (2, "beta"),
+        (2, "information_ratio"),
+        (4, "leverage"),
+    ] {
+        assert!(
+            kpi(group, key)["value"].is_f64(),
+            "{key}: {}",
+            kpi(group, key)
+        );
+    }
+    assert!(one["observations"].as_u64().unwrap() > 240);
+    assert!(
+        one["exposure"]["gross"].is_string(),
+        "money is an exact decimal string"
+    );
+    assert_eq!(one["limits"].as_array().unwrap().len(), 4);
+    let human = ok(&["kpi", "--db", db, "--portfolio", "GMAC", "--range", "ytd"]);
+    for text in [
+        "GMAC",
+        "Sharpe",
+        "Risk-adjusted",
+        "Worst drawdowns",
+        "Risk limits",
+    ] {
+        assert!(human.contains(text), "{text} missing from:\n{human}");
+    }
+    let custom: Value = serde_json::from_str(&ok(&[
+        "kpi",
+        "--db",
+        db,
+        "--portfolio",
+        "GMAC",
+        "--from",
+        "2025-01-01",
+        "--to",
+        "2025-06-30",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(custom["range"], "custom:2025-01-01..2025-06-30");
+    assert_eq!(custom["from"], "2025-01-01");
+    assert_eq!(custom["to"], "2025-06-30");
 
     let missing = ballast(&["kpi", "--db", db, "--portfolio", "NOPE"], None);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no portfolio with code NOPE"));
+    let bad_range = ballast(
+        &["kpi", "--db", db, "--portfolio", "GMAC", "--range", "2w"],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&bad_range.stderr).contains("unknown period '2w'"));
 
     let svg = dir.path().join("gmac.svg");
     let png = dir.path().join("gmac.png");
@@ -119,6 +180,62 @@ fn demo_init_kpi_and_charts() {
         None,
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("use .svg or .png"));
+}
+
+/// An analyst's own series from CSV: the catalogue against a benchmark file, and a malformed
+/// file refused with its line and reason.
+#[test]
+fn kpi_of_a_nav_csv_and_a_malformed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fund = String::from("date,nav,flow\n");
+    let mut bench = String::from("date,close\n");
+    let start = chrono::NaiveDate::from_ymd_opt(2023, 1, 2).unwrap();
+    let (mut nav, mut level) = (1000.0f64, 100.0f64);
+    for i in 0..400 {
+        let date = start + chrono::Duration::days(i);
+        let market = ((i * 7919) % 200) as f64 / 10_000.0 - 0.0099;
+        level *= 1.0 + market;
+        nav *= 1.0 + 0.8 * market + 0.0003;
+        let flow = if i == 200 { 50.0 } else { 0.0 };
+        nav += flow;
+        fund.push_str(&format!("{date},{nav:.4},{flow}\n"));
+        bench.push_str(&format!("{date},{level:.4}\n"));
+    }
+    let fund_path = dir.path().join("fund.csv");
+    let bench_path = dir.path().join("index.csv");
+    std::fs::write(&fund_path, fund).unwrap();
+    std::fs::write(&bench_path, bench).unwrap();
+    let report: Value = serde_json::from_str(&ok(&[
+        "kpi",
+        "--nav-csv",
+        fund_path.to_str().unwrap(),
+        "--benchmark-csv",
+        bench_path.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(report["subject"], "fund");
+    assert_eq!(report["benchmark"], "index");
+    assert_eq!(report["observations"], 399);
+    let beta = report["groups"][2]["kpis"]["beta"]["value"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (beta - 0.8).abs() < 0.05,
+        "the fund moves 0.8 × the index: beta {beta}"
+    );
+    // A day's 50 subscription is not performance: TWR compounds the flow-free returns.
+    assert!(report["groups"][0]["kpis"]["twr"]["value"].is_f64());
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "date,nav\n2024-01-01,100\n2024-01-02,oops\n").unwrap();
+    let out = ballast(&["kpi", "--nav-csv", bad.to_str().unwrap()], None);
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("bad.csv, line 3") && message.contains("not a number"),
+        "{message}"
+    );
 }
 
 /// The file opens in the official DuckDB Python client with the tables SPEC.md names.
@@ -257,4 +374,39 @@ fn secrets_round_trip_through_the_keychain_and_nowhere_else() {
     assert!(message.contains("no credential named"), "{message}");
     let empty = ballast(&["secret", "set", &name], Some(""));
     assert!(!empty.status.success(), "an empty secret is refused");
+}
+
+/// Without a keychain there is a clear error, never a silent fallback to a file.
+#[test]
+fn without_a_keychain_secret_commands_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ballast"))
+        .args(["secret", "set", "broker:nokeychain"])
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}/no-bus", dir.path().display()),
+        )
+        .env("HOME", dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"value-that-must-not-land-anywhere\n")?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("keychain"), "{message}");
+    assert!(!message.contains("value-that-must-not-land-anywhere"));
+    let written: Vec<_> = files_under(dir.path());
+    assert!(
+        written.is_empty(),
+        "nothing may be written as a fallback: {written:?}"
+    );
 }

@@ -23,7 +23,7 @@ pub enum Metric {
 }
 
 impl Metric {
-    fn from_f64(value: f64, why_not: &str) -> Metric {
+    pub fn from_f64(value: f64, why_not: &str) -> Metric {
         if value.is_finite() {
             Metric::Value(value)
         } else {
@@ -31,7 +31,7 @@ impl Metric {
         }
     }
 
-    fn unavailable(why: &str) -> Metric {
+    pub fn unavailable(why: &str) -> Metric {
         Metric::Unavailable(why.to_string())
     }
 
@@ -39,6 +39,53 @@ impl Metric {
         match self {
             Metric::Value(v) => Some(*v),
             Metric::Unavailable(_) => None,
+        }
+    }
+}
+
+/// How a KPI's value reads: the UI and the CLI format by this, never by the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A fraction shown as a percentage without a sign (volatility, a share of days).
+    Percent,
+    /// A fraction shown as a percentage with its sign (returns, P/L, drawdowns).
+    SignedPercent,
+    /// A plain number with two decimals (Sharpe, beta, payoff ratio).
+    Ratio,
+    /// A count of trading periods (days) or of events.
+    Count,
+}
+
+impl Unit {
+    /// The value as this unit reads: `+1.23%`, `12.34%`, `1.25` or `17`.
+    pub fn format(self, value: f64) -> String {
+        match self {
+            Unit::SignedPercent => format!("{:+.2}%", value * 100.0),
+            Unit::Percent => format!("{:.2}%", value * 100.0),
+            Unit::Ratio => format!("{value:.2}"),
+            Unit::Count => format!("{value:.0}"),
+        }
+    }
+}
+
+/// One KPI ready for a table: a stable key (also the anchor in docs/kpi-conventions.md),
+/// a human label, its unit and its value or the reason it is absent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub unit: Unit,
+    pub metric: Metric,
+}
+
+impl Entry {
+    pub fn new(key: &'static str, label: &'static str, unit: Unit, metric: Metric) -> Entry {
+        Entry {
+            key,
+            label,
+            unit,
+            metric,
         }
     }
 }
@@ -105,22 +152,29 @@ pub struct KpiReport {
 
 impl KpiReport {
     /// The headline KPIs in display order, with stable keys.
-    pub fn entries(&self) -> [(&'static str, &'static str, &Metric); 6] {
+    pub fn entries(&self) -> [Entry; 6] {
         [
-            (
+            Entry::new(
                 "cumulative_return",
                 "Cumulative return",
-                &self.cumulative_return,
+                Unit::SignedPercent,
+                self.cumulative_return.clone(),
             ),
-            ("cagr", "CAGR", &self.cagr),
-            (
+            Entry::new("cagr", "CAGR", Unit::SignedPercent, self.cagr.clone()),
+            Entry::new(
                 "annual_volatility",
                 "Volatility (ann.)",
-                &self.annual_volatility,
+                Unit::Percent,
+                self.annual_volatility.clone(),
             ),
-            ("sharpe", "Sharpe", &self.sharpe),
-            ("sortino", "Sortino", &self.sortino),
-            ("max_drawdown", "Max drawdown", &self.max_drawdown),
+            Entry::new("sharpe", "Sharpe", Unit::Ratio, self.sharpe.clone()),
+            Entry::new("sortino", "Sortino", Unit::Ratio, self.sortino.clone()),
+            Entry::new(
+                "max_drawdown",
+                "Max drawdown",
+                Unit::SignedPercent,
+                self.max_drawdown.clone(),
+            ),
         ]
     }
 }
@@ -192,12 +246,12 @@ pub fn cagr(returns: &[f64]) -> Metric {
     Metric::from_f64(growth.powf(1.0 / years) - 1.0, "overflow")
 }
 
-fn mean(values: &[f64]) -> f64 {
+pub(crate) fn mean(values: &[f64]) -> f64 {
     values.iter().sum::<f64>() / values.len() as f64
 }
 
 /// Sample standard deviation (n − 1); `None` with fewer than two values.
-fn sample_std(values: &[f64]) -> Option<f64> {
+pub(crate) fn sample_std(values: &[f64]) -> Option<f64> {
     if values.len() < 2 {
         return None;
     }
@@ -207,7 +261,7 @@ fn sample_std(values: &[f64]) -> Option<f64> {
 }
 
 /// Whether a standard deviation is zero up to rounding noise relative to the mean's size.
-fn is_degenerate(std: f64, values: &[f64]) -> bool {
+pub(crate) fn is_degenerate(std: f64, values: &[f64]) -> bool {
     let scale = values.iter().fold(0.0f64, |m, v| m.max(v.abs()));
     std <= scale * 1e-12 || std == 0.0
 }
@@ -298,6 +352,21 @@ pub fn max_drawdown(returns: &[f64]) -> Option<DrawdownIndices> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_unit_reads_its_own_way() {
+        let cases = [
+            (0.1234, Unit::SignedPercent, "+12.34%"),
+            (-0.1234, Unit::SignedPercent, "-12.34%"),
+            (0.1234, Unit::Percent, "12.34%"),
+            (1.2345, Unit::Ratio, "1.23"),
+            (-0.5, Unit::Ratio, "-0.50"),
+            (17.0, Unit::Count, "17"),
+        ];
+        for (value, unit, want) in cases {
+            assert_eq!(unit.format(value), want, "{unit:?}");
+        }
+    }
 
     #[test]
     fn drawdown_dates_and_duration_by_hand() {

@@ -1,15 +1,25 @@
 //! `ballast-engine`: the pure heart of Ballast.
 //!
 //! The domain model ([`model`]), daily returns from NAV and flows ([`returns`]), the KPI
-//! catalogue ([`kpi`]) and monthly aggregation for heatmaps ([`calendar`]). No IO lives here:
+//! catalogue ([`kpi`] for its vocabulary and the headline figures, [`stats`], [`period`],
+//! [`flows`], [`trading`], [`exposure`], [`limits`]) put together for one subject and range by
+//! [`performance`], and monthly aggregation for heatmaps ([`calendar`]). No IO lives here:
 //! no database, no network, no files, no async runtime. Every edge crate (storage, Postgres,
 //! charts, secrets, the app, the CLI) depends on this one, never the other way round, and
 //! `Cargo.toml` keeps it that way.
 
 pub mod calendar;
+pub mod exposure;
+pub mod flows;
+pub mod fx;
 pub mod kpi;
+pub mod limits;
 pub mod model;
 pub mod overview;
+pub mod performance;
+pub mod period;
 pub mod returns;
+pub mod stats;
+pub mod trading;
 
 pub use model::Dataset;

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::kpi::{self, KpiConfig, KpiReport, Metric};
+use crate::limits::LimitCheck;
 use crate::model::{NavPoint, Portfolio};
 use crate::returns::{self, ReturnsError};
 
@@ -23,6 +24,9 @@ pub struct PortfolioOverview {
     pub ytd_pl: Option<Decimal>,
     pub ytd_return: Metric,
     pub kpis: KpiReport,
+    /// The portfolio's risk limits checked against its KPIs; filled by the caller that has
+    /// the limits and the whole catalogue (empty here).
+    pub limits: Vec<LimitCheck>,
 }
 
 /// Summarise one portfolio from its NAV history (any order).
@@ -54,6 +58,7 @@ pub fn portfolio_overview(
         ytd_pl,
         ytd_return,
         kpis: kpi::compute(&series, config),
+        limits: Vec::new(),
     })
 }
 

@@ -12,7 +12,7 @@ use thiserror::Error;
 use crate::model::NavPoint;
 
 /// A dated series of simple periodic returns, oldest first.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ReturnSeries {
     pub dates: Vec<NaiveDate>,
     pub values: Vec<f64>,
@@ -51,7 +51,13 @@ pub enum ReturnsError {
 
 /// Daily returns from a NAV history (sorted by date, one point per dealing day).
 pub fn daily_returns(history: &[NavPoint]) -> Result<ReturnSeries, ReturnsError> {
-    let mut series = ReturnSeries::default();
+    let n = history.len().saturating_sub(1);
+    let mut series = ReturnSeries {
+        dates: Vec::with_capacity(n),
+        values: Vec::with_capacity(n),
+    };
+    let as_f64 = |d: Decimal| d.to_f64().unwrap_or(f64::NAN);
+    let mut prev_nav = history.first().map(|p| as_f64(p.nav));
     for pair in history.windows(2) {
         let (prev, cur) = (&pair[0], &pair[1]);
         if cur.date <= prev.date {
@@ -63,8 +69,12 @@ pub fn daily_returns(history: &[NavPoint]) -> Result<ReturnSeries, ReturnsError>
                 nav: prev.nav,
             });
         }
-        let growth = (cur.nav - cur.external_flow) / prev.nav;
-        let value = growth.to_f64().unwrap_or(f64::NAN) - 1.0;
+        // The flow is netted exactly in decimals; the ratio is a statistic, so it is taken
+        // in f64 (a decimal division costs ten times more and the result is f64 anyway).
+        let end = as_f64(cur.nav - cur.external_flow);
+        let nav = as_f64(cur.nav);
+        let value = end / prev_nav.unwrap_or(f64::NAN) - 1.0;
+        prev_nav = Some(nav);
         series.dates.push(cur.date);
         series.values.push(value);
     }

@@ -44,8 +44,8 @@ fn kpis_match_the_empyrical_reference() {
         };
         let report = kpi::compute(&series, config);
         let expected = &case["expected"];
-        for (key, _, metric) in report.entries() {
-            check(name, key, metric, &expected[key]);
+        for entry in report.entries() {
+            check(name, entry.key, &entry.metric, &expected[entry.key]);
         }
         let detail = report.max_drawdown_detail.expect("a drawdown");
         if detail.depth < 0.0 {

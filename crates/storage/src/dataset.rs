@@ -200,6 +200,168 @@ impl Workspace {
     }
 }
 
+/// What one portfolio's performance page reads, besides its NAV history.
+impl Workspace {
+    /// Closes of one asset, oldest first.
+    pub fn prices_of(&self, asset_id: &str) -> Result<Vec<Price>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT asset_id::VARCHAR, date, close FROM prices WHERE asset_id = ?::UUID
+             ORDER BY date",
+        )?;
+        let rows = stmt.query_map(params![asset_id], |r| {
+            Ok(Price {
+                asset_id: r.get(0)?,
+                date: r.get(1)?,
+                close: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Every close of every asset, grouped by asset (in `asset_id` order), each oldest first.
+    pub fn all_prices(&self) -> Result<Vec<Price>> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT asset_id::VARCHAR, date, close FROM prices ORDER BY asset_id, date")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Price {
+                asset_id: r.get(0)?,
+                date: r.get(1)?,
+                close: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Every FX fixing, by pair and date.
+    pub fn fx_rates(&self) -> Result<Vec<FxRate>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT pair, date, rate FROM fx_rates ORDER BY pair, date")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(FxRate {
+                pair: r.get(0)?,
+                date: r.get(1)?,
+                rate: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    pub fn accounts(&self) -> Result<Vec<Account>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, portfolio_id::VARCHAR, broker, broker_account_ref FROM accounts
+             ORDER BY broker, broker_account_ref",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Account {
+                id: r.get(0)?,
+                portfolio_id: r.get(1)?,
+                broker: r.get(2)?,
+                broker_account_ref: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// The trades of every account of one portfolio, in trade-date order (then as stored).
+    pub fn trades_of_portfolio(&self, portfolio_id: &str) -> Result<Vec<Trade>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT t.id::VARCHAR, t.account_id::VARCHAR, t.asset_id::VARCHAR, t.broker,
+                    t.broker_trade_id, t.side, t.quantity, t.price, t.fees, t.currency,
+                    t.trade_date, t.settle_date
+             FROM trades t JOIN accounts a ON a.id = t.account_id
+             WHERE a.portfolio_id = ?::UUID
+             ORDER BY t.trade_date, t.broker_trade_id",
+        )?;
+        let mut rows = stmt.query(params![portfolio_id])?;
+        let mut trades = Vec::new();
+        while let Some(r) = rows.next()? {
+            let side: String = r.get(5)?;
+            trades.push(Trade {
+                id: r.get(0)?,
+                account_id: r.get(1)?,
+                asset_id: r.get(2)?,
+                broker: r.get(3)?,
+                broker_trade_id: r.get(4)?,
+                side: Side::parse(&side).ok_or(StorageError::Invalid {
+                    table: "trades",
+                    column: "side",
+                    value: side,
+                })?,
+                quantity: r.get(6)?,
+                price: r.get(7)?,
+                fees: r.get(8)?,
+                currency: r.get(9)?,
+                trade_date: r.get(10)?,
+                settle_date: r.get(11)?,
+            });
+        }
+        Ok(trades)
+    }
+
+    /// One portfolio's positions at the close of `date`.
+    pub fn positions_on(&self, portfolio_id: &str, date: NaiveDate) -> Result<Vec<Position>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, portfolio_id::VARCHAR, asset_id::VARCHAR, date, quantity,
+                    market_value
+             FROM positions WHERE portfolio_id = ?::UUID AND date = ? ORDER BY asset_id",
+        )?;
+        let rows = stmt.query_map(params![portfolio_id, date], |r| {
+            Ok(Position {
+                id: r.get(0)?,
+                portfolio_id: r.get(1)?,
+                asset_id: r.get(2)?,
+                date: r.get(3)?,
+                quantity: r.get(4)?,
+                market_value: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    pub fn allocations(&self, portfolio_id: &str) -> Result<Vec<Allocation>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, portfolio_id::VARCHAR, bucket, target_weight, actual_weight,
+                    liquid
+             FROM portfolio_allocations WHERE portfolio_id = ?::UUID ORDER BY bucket",
+        )?;
+        let rows = stmt.query_map(params![portfolio_id], |r| {
+            Ok(Allocation {
+                id: r.get(0)?,
+                portfolio_id: r.get(1)?,
+                bucket: r.get(2)?,
+                target_weight: r.get(3)?,
+                actual_weight: r.get(4)?,
+                liquid: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    pub fn risk_limits(&self, portfolio_id: &str) -> Result<Vec<RiskLimit>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, portfolio_id::VARCHAR, metric, threshold, severity
+             FROM risk_limits WHERE portfolio_id = ?::UUID ORDER BY metric, threshold",
+        )?;
+        let rows = stmt.query_map(params![portfolio_id], |r| {
+            Ok(RiskLimit {
+                id: r.get(0)?,
+                portfolio_id: r.get(1)?,
+                metric: r.get(2)?,
+                threshold: r.get(3)?,
+                severity: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+}
+
 fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progress)) -> Result<()> {
     append_all(conn, "portfolios", &d.portfolios, 0, progress, |a, p| {
         a.append_row(params![

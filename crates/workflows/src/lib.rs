@@ -3,12 +3,17 @@
 //! portfolios, draw charts. It wires the pure engine to the edges (storage, Postgres, charts,
 //! secrets) and owns no state of its own.
 
+pub mod conventions;
+pub mod nav_csv;
+pub mod performance;
+
 use std::path::Path;
 
 use ballast_charts::{ChartError, Format, HeatmapCell};
 use ballast_engine::calendar;
 use ballast_engine::kpi::KpiConfig;
 use ballast_engine::overview::{portfolio_overview, PortfolioOverview};
+use ballast_engine::period::Range;
 use ballast_engine::returns::{self, ReturnsError};
 use ballast_pg::{ConnectSpec, PgError};
 use ballast_sample_data::DemoConfig;
@@ -38,6 +43,12 @@ pub enum WorkflowError {
     },
     #[error("no portfolio with code {0} in the workspace")]
     UnknownPortfolio(String),
+    #[error("no {0} in the workspace")]
+    UnknownSubject(String),
+    #[error(transparent)]
+    Csv(#[from] nav_csv::CsvError),
+    #[error(transparent)]
+    Range(#[from] ballast_engine::period::RangeError),
     #[error("the workspace has no data yet: run a sync or create the demo")]
     EmptyWorkspace,
 }
@@ -184,10 +195,19 @@ pub fn overviews(
         .into_iter()
         .map(|p| {
             let history = workspace.nav_history(&p.id)?;
-            portfolio_overview(p, &history, config).map_err(|source| WorkflowError::Returns {
-                code: p.code.clone(),
-                source,
-            })
+            let mut overview = portfolio_overview(p, &history, config).map_err(|source| {
+                WorkflowError::Returns {
+                    code: p.code.clone(),
+                    source,
+                }
+            })?;
+            // Limits are checked on the whole catalogue since inception, like the card's KPIs.
+            let subject = performance::Subject::Portfolio(p.code.clone());
+            overview.limits =
+                performance::performance(workspace, &subject, Range::SinceInception, config)?
+                    .performance
+                    .limits;
+            Ok(overview)
         })
         .collect()
 }
