@@ -498,7 +498,7 @@ fn sliding(
     let mut sums = WindowSums::default();
     for end in window - 1..xs.len() {
         let start = end + 1 - window;
-        if start % window == 0 {
+        if start.is_multiple_of(window) {
             let range = start..=end;
             let n = window as f64;
             let shift_x = xs[range.clone()].iter().sum::<f64>() / n;
