@@ -81,7 +81,7 @@ fn ratio(num: Decimal, den: Decimal) -> Option<f64> {
     if den <= Decimal::ZERO {
         return None;
     }
-    (num / den).to_f64()
+    (num / den).normalize().to_f64()
 }
 
 #[derive(Default)]
@@ -184,7 +184,7 @@ pub fn exposure(
     let drift = allocations
         .iter()
         .map(|a| {
-            let target = a.target_weight.to_f64().unwrap_or(f64::NAN);
+            let target = a.target_weight.normalize().to_f64().unwrap_or(f64::NAN);
             let held = by_asset_class
                 .iter()
                 .find(|b| b.name == a.bucket)
@@ -194,7 +194,7 @@ pub fn exposure(
                 bucket: a.bucket.clone(),
                 target,
                 actual,
-                recorded_actual: a.actual_weight.to_f64().unwrap_or(f64::NAN),
+                recorded_actual: a.actual_weight.normalize().to_f64().unwrap_or(f64::NAN),
                 drift: actual.map(|x| x - target),
             }
         })

@@ -115,7 +115,7 @@ pub fn money_weighted_irr(history: &[NavPoint], from: Option<NaiveDate>, to: Nai
     let as_f64: Vec<(NaiveDate, f64)> = flows
         .iter()
         .filter(|(_, c)| !c.is_zero())
-        .map(|(d, c)| (*d, c.to_f64().unwrap_or(f64::NAN)))
+        .map(|(d, c)| (*d, c.normalize().to_f64().unwrap_or(f64::NAN)))
         .collect();
     let has_in = as_f64.iter().any(|(_, c)| *c < 0.0);
     let has_out = as_f64.iter().any(|(_, c)| *c > 0.0);

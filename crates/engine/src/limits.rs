@@ -50,7 +50,7 @@ pub fn check(limits: &[RiskLimit], values: &dyn Fn(&str) -> Option<f64>) -> Vec<
     limits
         .iter()
         .map(|limit| {
-            let threshold = limit.threshold.to_f64().unwrap_or(f64::NAN);
+            let threshold = limit.threshold.normalize().to_f64().unwrap_or(f64::NAN);
             let direction = if threshold < 0.0 {
                 Some(Direction::Floor)
             } else if threshold > 0.0 {

@@ -276,7 +276,7 @@ pub fn price_returns(closes: &[(NaiveDate, Decimal)]) -> ReturnSeries {
         }
         out.dates.push(cur.0);
         out.values
-            .push((cur.1 / prev.1).to_f64().unwrap_or(f64::NAN) - 1.0);
+            .push((cur.1 / prev.1).normalize().to_f64().unwrap_or(f64::NAN) - 1.0);
     }
     out
 }

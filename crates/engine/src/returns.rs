@@ -56,7 +56,9 @@ pub fn daily_returns(history: &[NavPoint]) -> Result<ReturnSeries, ReturnsError>
         dates: Vec::with_capacity(n),
         values: Vec::with_capacity(n),
     };
-    let as_f64 = |d: Decimal| d.to_f64().unwrap_or(f64::NAN);
+    // Normalised first: the same value stored at another scale (1.5 vs 1.5000000000, as a
+    // DECIMAL(38,10) column gives it back) must give the same f64, bit for bit.
+    let as_f64 = |d: Decimal| d.normalize().to_f64().unwrap_or(f64::NAN);
     let mut prev_nav = history.first().map(|p| as_f64(p.nav));
     for pair in history.windows(2) {
         let (prev, cur) = (&pair[0], &pair[1]);
@@ -121,6 +123,25 @@ mod tests {
             series.dates[0],
             NaiveDate::from_ymd_opt(2024, 1, 2).unwrap()
         );
+    }
+
+    #[test]
+    fn the_scale_of_a_decimal_does_not_change_a_return() {
+        // 535728598.05 read back from a DECIMAL(38,10) column is 535728598.0500000000, and
+        // rust_decimal converts the two to different f64s unless normalised.
+        let short = [
+            point(1, "535728598.05", "0"),
+            point(2, "540000000.5", "12.5"),
+        ];
+        let long = [
+            point(1, "535728598.0500000000", "0.0000000000"),
+            point(2, "540000000.5000000000", "12.5000000000"),
+        ];
+        let (a, b) = (
+            daily_returns(&short).unwrap(),
+            daily_returns(&long).unwrap(),
+        );
+        assert_eq!(a.values[0].to_bits(), b.values[0].to_bits());
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub fn match_fifo(trades: &[Trade]) -> (Vec<RoundTrip>, Vec<OpenLot>) {
                 return_pct: if basis.is_zero() {
                     f64::NAN
                 } else {
-                    (pnl / basis).to_f64().unwrap_or(f64::NAN)
+                    (pnl / basis).normalize().to_f64().unwrap_or(f64::NAN)
                 },
                 holding_days: (trade.trade_date - lot.open_date).num_days(),
                 long: lot.long,
@@ -233,7 +233,11 @@ pub fn trading_kpis(
             Metric::unavailable("the period has no length")
         }
         Some(nav) => Metric::from_f64(
-            (traded_notional / nav).to_f64().unwrap_or(f64::NAN) / years,
+            (traded_notional / nav)
+                .normalize()
+                .to_f64()
+                .unwrap_or(f64::NAN)
+                / years,
             "overflow",
         ),
     };
@@ -291,7 +295,10 @@ pub fn trading_kpis(
         absent(NO_LOSSES)
     } else {
         Metric::from_f64(
-            (gross_profit / -gross_loss).to_f64().unwrap_or(f64::NAN),
+            (gross_profit / -gross_loss)
+                .normalize()
+                .to_f64()
+                .unwrap_or(f64::NAN),
             "overflow",
         )
     };
