@@ -15,7 +15,7 @@
 //   TAURI_DRIVER             tauri-driver binary (default $BALLAST_CACHE/bin/tauri-driver)
 //   BALLAST_E2E_PG_URL       if set, also test Settings -> Sync against this
 //   BALLAST_E2E_PG_PASSWORD  ...with this password (typed into the UI)
-// Output: artifacts/screenshots/{overview,performance,performance-1y,data,settings}.png, plus
+// Output: artifacts/screenshots/{overview,performance*,data,settings}.png, plus
 // artifacts/e2e/tauri-driver.log (driver + app output) and failure-*.png/html.
 
 import { test, before, after } from 'node:test';
@@ -354,6 +354,19 @@ test('performance shows the catalogue, its charts, and recomputes on a new range
   assert.ok(days > 240 && days < 270, `1Y should hold about a year of trading days: ${oneYear}`);
   await one(sel('drawdowns-table'));
   await screenshot(path.join(SHOTS, 'performance-1y.png'));
+  // The tables below the charts: KPI groups, drawdowns, exposure.
+  await wd('POST', s('/execute/sync'), {
+    script: 'document.querySelector(arguments[0]).scrollIntoView()',
+    args: [sel('group-risk')],
+  });
+  await sleep(300);
+  await screenshot(path.join(SHOTS, 'performance-kpis.png'));
+  await wd('POST', s('/execute/sync'), {
+    script: 'document.querySelector(arguments[0]).scrollIntoView()',
+    args: [sel('exposure')],
+  });
+  await sleep(300);
+  await screenshot(path.join(SHOTS, 'performance-exposure.png'));
 }));
 
 test('screenshots of overview, data and settings', { timeout: 180_000 }, step('screenshots', async () => {

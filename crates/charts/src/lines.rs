@@ -29,7 +29,8 @@ pub enum LineKind {
     Level,
 }
 
-const SIZE: (u32, u32) = (900, 320);
+/// Drawn about the size the app shows it, so its text reads at the size it was set in.
+const SIZE: (u32, u32) = (640, 300);
 const PALETTE: [RGBColor; 3] = [
     RGBColor(31, 84, 160),
     RGBColor(120, 120, 120),
@@ -69,16 +70,16 @@ fn draw<DB: DrawingBackend>(
         high + pad
     };
     let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 17).into_font())
+        .caption(title, ("sans-serif", 16).into_font())
         .margin(12)
-        .x_label_area_size(28)
-        .y_label_area_size(56)
+        .x_label_area_size(30)
+        .y_label_area_size(52)
         .build_cartesian_2d(first..last.max(first + 1), (low - pad)..y_top)
         .map_err(draw_error)?;
     chart
         .configure_mesh()
-        .x_labels(8)
-        .y_labels(7)
+        .x_labels(6)
+        .y_labels(6)
         .x_label_formatter(&date_label)
         .y_label_formatter(&|v| {
             if kind == LineKind::Level {
@@ -88,7 +89,7 @@ fn draw<DB: DrawingBackend>(
             }
         })
         .light_line_style(RGBColor(235, 235, 235))
-        .label_style(("sans-serif", 12))
+        .label_style(("sans-serif", 13))
         .draw()
         .map_err(draw_error)?;
     chart
@@ -126,7 +127,7 @@ fn draw<DB: DrawingBackend>(
         .position(SeriesLabelPosition::LowerLeft)
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))
-        .label_font(("sans-serif", 12))
+        .label_font(("sans-serif", 13))
         .draw()
         .map_err(draw_error)?;
     root.present().map_err(draw_error)?;
