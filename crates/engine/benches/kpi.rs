@@ -510,7 +510,7 @@ fn main() {
         .count();
 
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    println!("Ballast KPI benchmark (ballast-engine, release build, single-threaded)");
+    println!("Ballast KPI benchmark (ballast-engine, release build; the portfolio on one thread, the assets on every core)");
     println!(
         "machine: {cores} logical CPUs; data: synthetic, deterministic (splitmix64 + Box-Muller)"
     );

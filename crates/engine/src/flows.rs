@@ -69,7 +69,11 @@ pub fn time_weighted(history: &[NavPoint], window: Window) -> Metric {
 
 /// The window's TWR annualised on actual/365: `(1 + TWR)^(365 / days) − 1`.
 pub fn time_weighted_annualised(history: &[NavPoint], window: Window) -> Metric {
-    let twr = match time_weighted(history, window) {
+    annualised(history, window, time_weighted(history, window))
+}
+
+fn annualised(history: &[NavPoint], window: Window, twr: Metric) -> Metric {
+    let twr = match twr {
         Metric::Value(v) => v,
         absent => return absent,
     };
@@ -135,18 +139,15 @@ pub fn flow_kpis(history: &[NavPoint], window: Window) -> Vec<Entry> {
     } else {
         Metric::unavailable("history starts after the window start")
     };
+    let twr = time_weighted(history, window);
+    let twr_ann = annualised(history, window, twr.clone());
     vec![
-        Entry::new(
-            "twr",
-            "Time-weighted return",
-            Unit::SignedPercent,
-            time_weighted(history, window),
-        ),
+        Entry::new("twr", "Time-weighted return", Unit::SignedPercent, twr),
         Entry::new(
             "twr_ann",
             "Time-weighted return (ann.)",
             Unit::SignedPercent,
-            time_weighted_annualised(history, window),
+            twr_ann,
         ),
         Entry::new(
             "irr",

@@ -49,6 +49,24 @@ pub enum ReturnsError {
     UnorderedDates { date: NaiveDate },
 }
 
+/// A decimal as the nearest `f64`, the same for every scale the value is stored at (1.5 and
+/// 1.5000000000, as a `DECIMAL(38,10)` column gives it back, must give the same bits; plain
+/// `Decimal::to_f64` does not). Trailing zeros are stripped from the mantissa, then it is
+/// divided by an exact power of ten: cheap enough for every NAV of a long history.
+pub fn decimal_to_f64(d: Decimal) -> f64 {
+    let (mut mantissa, mut scale) = (d.mantissa(), d.scale());
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    // 10^0 … 10^22 are exact in f64; rust_decimal's scale never exceeds 28.
+    if scale <= 22 {
+        mantissa as f64 / 10f64.powi(scale as i32)
+    } else {
+        d.normalize().to_f64().unwrap_or(f64::NAN)
+    }
+}
+
 /// Daily returns from a NAV history (sorted by date, one point per dealing day).
 pub fn daily_returns(history: &[NavPoint]) -> Result<ReturnSeries, ReturnsError> {
     let n = history.len().saturating_sub(1);
@@ -56,9 +74,7 @@ pub fn daily_returns(history: &[NavPoint]) -> Result<ReturnSeries, ReturnsError>
         dates: Vec::with_capacity(n),
         values: Vec::with_capacity(n),
     };
-    // Normalised first: the same value stored at another scale (1.5 vs 1.5000000000, as a
-    // DECIMAL(38,10) column gives it back) must give the same f64, bit for bit.
-    let as_f64 = |d: Decimal| d.normalize().to_f64().unwrap_or(f64::NAN);
+    let as_f64 = decimal_to_f64;
     let mut prev_nav = history.first().map(|p| as_f64(p.nav));
     for pair in history.windows(2) {
         let (prev, cur) = (&pair[0], &pair[1]);
