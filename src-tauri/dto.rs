@@ -490,6 +490,8 @@ pub struct PerformanceDto {
     pub cumulative_svg: String,
     pub drawdown_svg: String,
     pub rolling_volatility_svg: String,
+    /// Empty when the history is shorter than the rolling windows.
+    pub rolling_risk_adjusted_svg: String,
     /// How long the backend took to read, compute and draw: `12.3 ms`.
     pub compute_time: String,
 }
@@ -534,6 +536,7 @@ impl PerformanceDto {
             cumulative_svg: charts.cumulative,
             drawdown_svg: charts.drawdown,
             rolling_volatility_svg: charts.rolling_volatility,
+            rolling_risk_adjusted_svg: charts.rolling_risk_adjusted,
             compute_time: format!("{compute_ms:.1} ms"),
         }
     }

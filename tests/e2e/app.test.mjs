@@ -386,6 +386,11 @@ test('settings -> sync from PostgreSQL', {
   await typeInto('pg-url', PG_URL);
   await typeInto('pg-password', PG_PASSWORD);
   await click(await one(sel('save-settings')));
+  await waitFor('sync-status to say "Saved."', async () => {
+    const t = (await textOf(await one(sel('sync-status')))).trim();
+    if (/not saved/i.test(t)) throw new Error(t);
+    return t === 'Saved.';
+  }, 30_000);
   await click(await one(sel('sync-now')));
   let failure;
   const status = await waitFor('sync-status to say "synced"', async () => {

@@ -162,6 +162,8 @@ export type PerformanceDto = {
 	cumulativeSvg: string,
 	drawdownSvg: string,
 	rollingVolatilitySvg: string,
+	/**  Empty when the history is shorter than the rolling windows. */
+	rollingRiskAdjustedSvg: string,
 	/**  How long the backend took to read, compute and draw: `12.3 ms`. */
 	computeTime: string,
 };

@@ -151,6 +151,9 @@ function render(target: HTMLElement, p: PerformanceDto): void {
       chart(p.cumulativeSvg, `Cumulative return of ${p.portfolio}`, "chart-cumulative"),
       chart(p.drawdownSvg, `Drawdown of ${p.portfolio}`, "chart-drawdown"),
       p.rollingVolatilitySvg ? chart(p.rollingVolatilitySvg, `Rolling volatility of ${p.portfolio}`, "chart-rolling") : null,
+      p.rollingRiskAdjustedSvg
+        ? chart(p.rollingRiskAdjustedSvg, `Rolling Sharpe and beta of ${p.portfolio}`, "chart-rolling-sharpe-beta")
+        : null,
     ),
   );
   const groups = p.groups.map((g) =>

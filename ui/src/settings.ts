@@ -47,7 +47,12 @@ export async function renderSettings(root: HTMLElement, onSynced: () => void): P
   save.addEventListener("click", () => {
     void (async () => {
       status.textContent = "Saving…";
+      // No sync (or second save) until this save has landed: it would use the old settings.
+      save.disabled = true;
+      sync.disabled = true;
       const saved = await commands.saveSettings(url.value.trim(), password.value === "" ? null : password.value);
+      save.disabled = false;
+      sync.disabled = false;
       password.value = "";
       if (saved.status === "error") {
         status.textContent = `Not saved: ${saved.error.message}`;

@@ -27,6 +27,8 @@ pub enum LineKind {
     Drawdown,
     /// A level that has no sign (a volatility): unsigned labels, lines in distinct colours.
     Level,
+    /// Plain numbers (a Sharpe ratio, a beta), not percentages.
+    Ratio,
 }
 
 /// Drawn about the size the app shows it, so its text reads at the size it was set in.
@@ -63,7 +65,7 @@ fn draw<DB: DrawingBackend>(
     let (low, high) = values
         .filter(|v| v.is_finite())
         .fold((0.0f64, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
-    let pad = ((high - low) * 0.06).max(0.005);
+    let pad = ((high - low) * 0.06).max(if kind == LineKind::Ratio { 0.05 } else { 0.005 });
     let y_top = if kind == LineKind::Drawdown {
         0.0 + pad / 3.0
     } else {
@@ -81,12 +83,10 @@ fn draw<DB: DrawingBackend>(
         .x_labels(6)
         .y_labels(6)
         .x_label_formatter(&date_label)
-        .y_label_formatter(&|v| {
-            if kind == LineKind::Level {
-                format!("{:.0}%", v * 100.0)
-            } else {
-                format!("{:+.0}%", v * 100.0)
-            }
+        .y_label_formatter(&|v| match kind {
+            LineKind::Level => format!("{:.0}%", v * 100.0),
+            LineKind::Ratio => format!("{v:.1}"),
+            LineKind::Cumulative | LineKind::Drawdown => format!("{:+.0}%", v * 100.0),
         })
         .light_line_style(RGBColor(235, 235, 235))
         .label_style(("sans-serif", 13))
@@ -107,7 +107,7 @@ fn draw<DB: DrawingBackend>(
             .map(|(d, v)| (day_number(*d), *v));
         let colour = match kind {
             LineKind::Drawdown => DRAWDOWN_RED,
-            LineKind::Cumulative | LineKind::Level => PALETTE[i % PALETTE.len()],
+            LineKind::Cumulative | LineKind::Level | LineKind::Ratio => PALETTE[i % PALETTE.len()],
         };
         let drawn = if kind == LineKind::Drawdown {
             chart

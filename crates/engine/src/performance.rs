@@ -180,7 +180,13 @@ pub fn performance(
 
     let all_entries: Vec<Entry> = groups.iter().flat_map(|g| g.entries.clone()).collect();
     let limits = limits::check(inputs.limits, &limits::lookup(&all_entries));
-    let charts = chart_series(&series, benchmark.as_ref().map(|(_, b)| b), config);
+    let charts = chart_series(
+        &series,
+        &all,
+        inputs.benchmark.map(|(_, b)| b),
+        window,
+        config,
+    );
     Ok(Performance {
         range,
         window,
@@ -239,27 +245,33 @@ fn trading(
     (entries, trading::totals(&closed))
 }
 
+/// The cumulative and drawdown curves start at the range; a rolling value at a date in the
+/// range looks back over its whole window, into the history before the range if need be (a
+/// 252-day volatility over YTD is still a year's volatility).
 fn chart_series(
     series: &ReturnSeries,
+    all: &ReturnSeries,
     benchmark: Option<&ReturnSeries>,
+    window: Window,
     config: KpiConfig,
 ) -> ChartSeries {
+    let clip = |s: ReturnSeries| window.select(&s);
     ChartSeries {
         cumulative: stats::cumulative_series(series),
-        benchmark_cumulative: benchmark.map(stats::cumulative_series),
+        benchmark_cumulative: benchmark.map(|b| stats::cumulative_series(&clip(b.clone()))),
         drawdown: stats::drawdown_series(series),
         rolling_volatility: ROLLING_WINDOWS
             .iter()
-            .map(|w| (*w, stats::rolling_volatility(series, *w)))
+            .map(|w| (*w, clip(stats::rolling_volatility(all, *w))))
             .collect(),
         rolling_sharpe: ROLLING_WINDOWS
             .iter()
-            .map(|w| (*w, stats::rolling_sharpe(series, *w, config)))
+            .map(|w| (*w, clip(stats::rolling_sharpe(all, *w, config))))
             .collect(),
         rolling_beta: match benchmark {
             Some(b) => ROLLING_WINDOWS
                 .iter()
-                .map(|w| (*w, stats::rolling_beta(series, b, *w)))
+                .map(|w| (*w, clip(stats::rolling_beta(all, b, *w))))
                 .collect(),
             None => Vec::new(),
         },
@@ -432,6 +444,10 @@ mod tests {
         assert_eq!(p.first, Some(month_start.max(day(1))));
         assert_eq!(p.last, Some(last));
         assert!(p.charts.benchmark_cumulative.is_some());
+        // A 252-day rolling value inside a one-month range looks back a year.
+        let (_, vol_252) = &p.charts.rolling_volatility[1];
+        assert_eq!(vol_252.dates.first(), p.first.as_ref());
+        assert_eq!(vol_252.len(), p.observations);
         let growth = p.get("cumulative_return").unwrap().metric.value().unwrap();
         let want = 1.0005f64.powi(p.observations as i32) - 1.0;
         assert!((growth - want).abs() < 1e-9, "{growth} vs {want}");

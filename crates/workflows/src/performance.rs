@@ -268,17 +268,20 @@ pub fn series_performance(
     })
 }
 
-/// The three Performance charts as SVG text.
+/// The Performance charts as SVG text; a rolling chart is empty when the history is shorter
+/// than its windows.
 #[derive(Debug, Clone)]
 pub struct PerformanceCharts {
     pub cumulative: String,
     pub drawdown: String,
     pub rolling_volatility: String,
+    /// Rolling Sharpe (63 and 252 days) and, with a benchmark, rolling 252-day beta.
+    pub rolling_risk_adjusted: String,
 }
 
 /// Draw the cumulative return (against the benchmark), the drawdown and the rolling
 /// volatility charts of a report. With `out_dir`, also write `cumulative`, `drawdown` and
-/// `rolling-volatility` files in `format` there.
+/// `rolling-volatility` and `rolling-sharpe-and-beta` files in `format` there.
 pub fn performance_charts(
     report: &PerformanceReport,
     short_name: &str,
@@ -325,38 +328,53 @@ pub fn performance_charts(
         format,
         file("drawdown").as_deref(),
     )?;
-    let labels: Vec<String> = p
-        .charts
-        .rolling_volatility
-        .iter()
-        .map(|(w, _)| format!("{w}-day volatility (ann.)"))
-        .collect();
-    let rolling: Vec<Line> = p
-        .charts
-        .rolling_volatility
-        .iter()
-        .zip(&labels)
-        .filter(|((_, s), _)| !s.is_empty())
-        .map(|((_, s), label)| Line {
-            label,
-            dates: &s.dates,
-            values: &s.values,
-        })
-        .collect();
-    let rolling_volatility = if rolling.is_empty() {
-        String::new()
-    } else {
+    let rolling_chart = |name: &str, kind: LineKind, series: &[(String, &ReturnSeries)]| {
+        let lines: Vec<Line> = series
+            .iter()
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(label, s)| Line {
+                label,
+                dates: &s.dates,
+                values: &s.values,
+            })
+            .collect();
+        if lines.is_empty() {
+            return Ok(String::new());
+        }
         ballast_charts::line_chart(
-            &format!("{short_name} — rolling volatility ({range})"),
-            LineKind::Level,
-            &rolling,
+            &format!("{short_name} — {name} ({range})"),
+            kind,
+            &lines,
             format,
-            file("rolling-volatility").as_deref(),
-        )?
+            file(&name.to_lowercase().replace(' ', "-")).as_deref(),
+        )
     };
+    let volatility: Vec<(String, &ReturnSeries)> = p
+        .charts
+        .rolling_volatility
+        .iter()
+        .map(|(w, s)| (format!("{w}-day volatility (ann.)"), s))
+        .collect();
+    let rolling_volatility = rolling_chart("rolling volatility", LineKind::Level, &volatility)?;
+    let mut risk_adjusted: Vec<(String, &ReturnSeries)> = p
+        .charts
+        .rolling_sharpe
+        .iter()
+        .map(|(w, s)| (format!("{w}-day Sharpe"), s))
+        .collect();
+    risk_adjusted.extend(
+        p.charts
+            .rolling_beta
+            .iter()
+            .filter(|(w, _)| *w == 252)
+            .map(|(w, s)| (format!("{w}-day beta"), s)),
+    );
+    let rolling_risk_adjusted =
+        rolling_chart("rolling Sharpe and beta", LineKind::Ratio, &risk_adjusted)?;
     Ok(PerformanceCharts {
         cumulative,
         drawdown,
         rolling_volatility,
+        rolling_risk_adjusted,
     })
 }

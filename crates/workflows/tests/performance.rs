@@ -85,6 +85,7 @@ fn every_range_of_every_portfolio_is_computed_documented_and_reconciled() {
         assert!(charts.cumulative.contains(&portfolio.code));
         assert!(charts.drawdown.starts_with("<svg"));
         assert!(charts.rolling_volatility.starts_with("<svg"));
+        assert!(charts.rolling_risk_adjusted.contains("252-day beta"));
     }
 }
 
