@@ -166,6 +166,27 @@ pub fn kpis(
             ),
             None => println!("  Max drawdown       {}", percent(&k.max_drawdown)),
         }
+        let breaches: Vec<String> = o
+            .limits
+            .iter()
+            .filter(|l| l.breached)
+            .map(|l| {
+                format!(
+                    "{} {:.4} vs {} ({})",
+                    l.metric,
+                    l.value.unwrap_or(f64::NAN),
+                    l.threshold,
+                    l.severity
+                )
+            })
+            .collect();
+        match breaches.as_slice() {
+            [] => println!(
+                "  Risk limits        none breached ({} checked)",
+                o.limits.len()
+            ),
+            list => println!("  Risk limits        BREACHED: {}", list.join("; ")),
+        }
     }
     Ok(())
 }

@@ -65,6 +65,8 @@ fn demo_init_kpi_and_charts() {
         assert!(p["kpis"]["max_drawdown_detail"]["trough"].is_string());
     }
     assert_eq!(kpi["source"]["kind"], "demo");
+    let headline = ok(&["kpi", "--db", db]);
+    assert!(headline.contains("Risk limits"), "{headline}");
     // One portfolio: the whole catalogue over a range, grouped, with the risk limits.
     let one: Value = serde_json::from_str(&ok(&[
         "kpi",
