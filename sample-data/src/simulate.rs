@@ -213,26 +213,8 @@ impl Simulation {
             let id = sim.id(start);
             sim.data.assets.push(Asset { id, ..asset });
         };
-        let blank = |symbol: String, name: String, class: AssetClass, currency: &str| Asset {
-            id: String::new(),
-            symbol,
-            name,
-            asset_class: class,
-            sector: None,
-            country: None,
-            currency: currency.into(),
-            issuer: None,
-            rating: None,
-            maturity: None,
-            coupon: None,
-            modified_duration: None,
-            convexity: None,
-            spread_duration: None,
-            beta: None,
-            avg_daily_volume: None,
-            liquidity_class: None,
-            redemption_notice_days: None,
-            lp_visible: true,
+        let blank = |symbol: String, name: String, class: AssetClass, currency: &str| {
+            Asset::new(String::new(), symbol, name, class, currency)
         };
         for i in 0..self.count(150) {
             let sector = &sectors[i % sectors.len()];
@@ -889,25 +871,18 @@ impl Simulation {
                 });
             }
             self.data.assets.push(Asset {
-                id,
-                symbol: name.clone(),
-                name: format!("{name} (benchmark index)"),
-                asset_class: class,
-                sector: None,
-                country: None,
-                currency: currency.into(),
-                issuer: None,
-                rating: None,
-                maturity: None,
-                coupon: None,
                 modified_duration: credit_index.then(|| dec(5.0, 2)),
                 convexity: credit_index.then(|| dec(35.0, 2)),
                 spread_duration: credit_index.then(|| dec(5.0, 2)),
                 beta: (!credit_index).then(|| dec(1.0, 2)),
-                avg_daily_volume: None,
                 liquidity_class: Some("index".into()),
-                redemption_notice_days: None,
-                lp_visible: true,
+                ..Asset::new(
+                    id,
+                    name.clone(),
+                    format!("{name} (benchmark index)"),
+                    class,
+                    currency,
+                )
             });
         }
     }

@@ -174,25 +174,15 @@ fn portfolio_data(days: &[NaiveDate], rng: &mut Rng) -> PortfolioData {
     ];
     let assets: Vec<Asset> = (0..POSITIONS)
         .map(|i| Asset {
-            id: format!("asset-{i:03}"),
-            symbol: format!("A{i:03}"),
-            name: format!("Asset {i}"),
-            asset_class: classes[i % classes.len()],
             sector: (i % 11 != 0).then(|| SECTORS[i % SECTORS.len()].to_string()),
             country: Some(COUNTRIES[i % COUNTRIES.len()].to_string()),
-            currency: CURRENCIES[i % CURRENCIES.len()].to_string(),
-            issuer: None,
-            rating: None,
-            maturity: None,
-            coupon: None,
-            modified_duration: None,
-            convexity: None,
-            spread_duration: None,
-            beta: None,
-            avg_daily_volume: None,
-            liquidity_class: None,
-            redemption_notice_days: None,
-            lp_visible: true,
+            ..Asset::new(
+                format!("asset-{i:03}"),
+                format!("A{i:03}"),
+                format!("Asset {i}"),
+                classes[i % classes.len()],
+                CURRENCIES[i % CURRENCIES.len()],
+            )
         })
         .collect();
 

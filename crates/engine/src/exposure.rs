@@ -292,25 +292,9 @@ mod tests {
         ccy: &str,
     ) -> Asset {
         Asset {
-            id: id.into(),
-            symbol: id.into(),
-            name: id.into(),
-            asset_class: class,
             sector: sector.map(Into::into),
             country: country.map(Into::into),
-            currency: ccy.into(),
-            issuer: None,
-            rating: None,
-            maturity: None,
-            coupon: None,
-            modified_duration: None,
-            convexity: None,
-            spread_duration: None,
-            beta: None,
-            avg_daily_volume: None,
-            liquidity_class: None,
-            redemption_notice_days: None,
-            lp_visible: true,
+            ..Asset::new(id, id, id, class, ccy)
         }
     }
 

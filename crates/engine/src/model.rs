@@ -91,6 +91,40 @@ pub struct Asset {
     pub lp_visible: bool,
 }
 
+impl Asset {
+    /// An instrument with only what every asset has; the optional reference fields (sector,
+    /// rating, duration, beta, liquidity, ...) are empty, for the caller to fill.
+    pub fn new(
+        id: impl Into<String>,
+        symbol: impl Into<String>,
+        name: impl Into<String>,
+        asset_class: AssetClass,
+        currency: impl Into<String>,
+    ) -> Asset {
+        Asset {
+            id: id.into(),
+            symbol: symbol.into(),
+            name: name.into(),
+            asset_class,
+            sector: None,
+            country: None,
+            currency: currency.into(),
+            issuer: None,
+            rating: None,
+            maturity: None,
+            coupon: None,
+            modified_duration: None,
+            convexity: None,
+            spread_duration: None,
+            beta: None,
+            avg_daily_volume: None,
+            liquidity_class: None,
+            redemption_notice_days: None,
+            lp_visible: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Price {
     pub asset_id: String,
