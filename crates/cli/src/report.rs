@@ -103,6 +103,21 @@ fn percent(m: &Metric) -> String {
     }
 }
 
+/// Where the numbers came from and when, first line of every human report.
+fn print_source(source: Option<&SourceInfo>) {
+    if let Some(s) = source {
+        println!(
+            "data: {} — loaded {}",
+            s.label,
+            s.loaded_at.format("%Y-%m-%d %H:%M UTC")
+        );
+    }
+}
+
+fn source_json(source: Option<&SourceInfo>) -> Option<serde_json::Value> {
+    source.map(|s| json!({ "kind": s.kind, "label": s.label, "loaded_at": s.loaded_at }))
+}
+
 /// A KPI as its unit reads, or why it is absent.
 fn shown(entry: &Entry) -> String {
     match &entry.metric {
@@ -117,21 +132,14 @@ pub fn kpis(
     json: bool,
 ) -> Result<()> {
     if json {
-        let source =
-            source.map(|s| json!({ "kind": s.kind, "label": s.label, "loaded_at": s.loaded_at }));
+        let source = source_json(source);
         println!(
             "{}",
             serde_json::to_string_pretty(&json!({ "source": source, "portfolios": overviews }))?
         );
         return Ok(());
     }
-    if let Some(s) = source {
-        println!(
-            "data: {} — loaded {}",
-            s.label,
-            s.loaded_at.format("%Y-%m-%d %H:%M UTC")
-        );
-    }
+    print_source(source);
     for o in overviews {
         let money = |v: Option<rust_decimal::Decimal>| {
             v.map_or("n/a".to_string(), |d| {
@@ -201,8 +209,7 @@ pub fn catalogue(
 ) -> Result<()> {
     let p = &report.performance;
     if json {
-        let source =
-            source.map(|s| json!({ "kind": s.kind, "label": s.label, "loaded_at": s.loaded_at }));
+        let source = source_json(source);
         let groups: Vec<_> = p
             .groups
             .iter()
@@ -245,13 +252,7 @@ pub fn catalogue(
         );
         return Ok(());
     }
-    if let Some(s) = source {
-        println!(
-            "data: {} — loaded {}",
-            s.label,
-            s.loaded_at.format("%Y-%m-%d %H:%M UTC")
-        );
-    }
+    print_source(source);
     let dates = match (p.first, p.last) {
         (Some(a), Some(b)) => format!("{a} to {b}, {} daily returns", p.observations),
         _ => "no returns in the range".into(),

@@ -60,6 +60,18 @@ fn benchmark_series(
     )))
 }
 
+/// The portfolio's holdings at the close of its last NAV date (none without a history).
+fn positions_at_last(
+    workspace: &Workspace,
+    portfolio_id: &str,
+    history: &[NavPoint],
+) -> Result<Vec<ballast_engine::model::Position>> {
+    Ok(match history.last() {
+        Some(last) => workspace.positions_on(portfolio_id, last.date)?,
+        None => Vec::new(),
+    })
+}
+
 fn find_portfolio(workspace: &Workspace, code: &str) -> Result<Portfolio> {
     workspace
         .portfolios()?
@@ -89,10 +101,7 @@ pub fn performance(
             let portfolio = find_portfolio(workspace, code)?;
             let history = workspace.nav_history(&portfolio.id)?;
             let benchmark = benchmark_series(workspace, &assets, portfolio.benchmark.as_deref())?;
-            let positions = match history.last() {
-                Some(last) => workspace.positions_on(&portfolio.id, last.date)?,
-                None => Vec::new(),
-            };
+            let positions = positions_at_last(workspace, &portfolio.id, &history)?;
             let trades = workspace.trades_of_portfolio(&portfolio.id)?;
             let allocations = workspace.allocations(&portfolio.id)?;
             let limits = workspace.risk_limits(&portfolio.id)?;
@@ -146,10 +155,7 @@ pub fn performance(
                 == 1;
             let (history, positions, note) = if sole {
                 let history = workspace.nav_history(&portfolio.id)?;
-                let positions = match history.last() {
-                    Some(last) => workspace.positions_on(&portfolio.id, last.date)?,
-                    None => Vec::new(),
-                };
+                let positions = positions_at_last(workspace, &portfolio.id, &history)?;
                 let note = format!(
                     "the only account of {}: its NAV and positions are the portfolio's",
                     portfolio.code
