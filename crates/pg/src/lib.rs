@@ -12,8 +12,8 @@ mod write;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::{Connection, PgConnection, PgPool};
 use thiserror::Error;
 
 pub use read::{load_dataset, LoadProgress};
@@ -100,17 +100,54 @@ impl ConnectSpec {
         }
     }
 
-    /// A small pool; fails fast with a clear message when the server is unreachable.
+    /// The TLS mode the connection will use: `disable`, `allow`, `prefer` (the default: TLS
+    /// when the server offers it, certificate not checked), `require` (TLS, certificate not
+    /// checked), `verify-ca` (certificate must chain to a trusted root) or `verify-full` (and
+    /// name the host). From the URL's `sslmode`, else `PGSSLMODE`; `None` for a URL that does
+    /// not parse. For the UI ("TLS: verify-full").
+    pub fn sslmode(&self) -> Option<&'static str> {
+        let options = PgConnectOptions::from_str(&self.url_without_password).ok()?;
+        Some(sslmode_name(options.get_ssl_mode()))
+    }
+
+    /// A small pool; fails fast with a clear, password-free message and a hint when the server
+    /// is unreachable, refuses the login or the TLS set-up ([`PgError::Connect`]).
     pub async fn connect(&self) -> Result<PgPool> {
+        let options = self.options()?;
+        // One plain connection first: the pool retries "connection refused" until its acquire
+        // timeout and then reports only "pool timed out", which says nothing about the cause.
+        match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+            Ok(Ok(conn)) => {
+                conn.close().await.ok();
+            }
+            Ok(Err(e)) => return Err(self.connect_error(&options, &e)),
+            Err(_) => {
+                return Err(PgError::Connect {
+                    url: self.url_without_password.clone(),
+                    reason: format!(
+                        "cannot reach {}: no answer within {} s — is the server running and \
+                         the address right (a firewall may drop the packets)?",
+                        server_address(&options),
+                        CONNECT_TIMEOUT.as_secs()
+                    ),
+                })
+            }
+        }
         PgPoolOptions::new()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(self.options()?)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options.clone())
             .await
-            .map_err(|e| PgError::Connect {
-                url: self.url_without_password.clone(),
-                reason: self.redact(&e.to_string()),
-            })
+            .map_err(|e| self.connect_error(&options, &e))
+    }
+
+    /// A [`PgError::Connect`] whose reason names the cause in plain words with a hint, and
+    /// never the password.
+    fn connect_error(&self, options: &PgConnectOptions, e: &sqlx::Error) -> PgError {
+        PgError::Connect {
+            url: self.url_without_password.clone(),
+            reason: self.redact(&describe_connect_error(options, e)),
+        }
     }
 
     pub(crate) fn query_error(&self, context: &str, e: sqlx::Error) -> PgError {
@@ -121,9 +158,154 @@ impl ConnectSpec {
     }
 }
 
-/// Split `scheme://user:password@host/...` into the URL without the password and the
-/// password (percent-decoding is left to the driver: the password is passed as given).
+/// How long to wait for the server to answer a new connection (TCP, TLS and login).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn sslmode_name(mode: PgSslMode) -> &'static str {
+    match mode {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
+    }
+}
+
+/// `host:port`, or the unix socket path, for messages.
+fn server_address(options: &PgConnectOptions) -> String {
+    match options.get_socket() {
+        Some(socket) => format!("{} (unix socket)", socket.display()),
+        None if options.get_host().contains(':') => {
+            format!("[{}]:{}", options.get_host(), options.get_port())
+        }
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    }
+}
+
+/// The cause of a failed connection in plain words, with a hint what to change. The driver's
+/// own text is kept where it is useful; the caller redacts the password.
+fn describe_connect_error(options: &PgConnectOptions, e: &sqlx::Error) -> String {
+    let address = server_address(options);
+    let mode = sslmode_name(options.get_ssl_mode());
+    let text = e.to_string();
+    let untrusted = |detail: &str| {
+        format!(
+            "the server's certificate is not trusted ({detail}) under sslmode={mode}: set \
+             sslrootcert to the CA file that signed it (e.g. \
+             ?sslmode=verify-full&sslrootcert=/path/to/ca.pem)"
+        )
+    };
+    match e {
+        sqlx::Error::Database(db) => {
+            let message = db.message();
+            match db.code().as_deref() {
+                // invalid_password
+                Some("28P01") => format!(
+                    "{message} — check the user name and the password saved for this connection"
+                ),
+                // invalid_authorization_specification: pg_hba.conf said no
+                Some("28000") if message.contains("no encryption") => format!(
+                    "the server requires TLS ({message}): add sslmode=require (or \
+                     sslmode=verify-full with sslrootcert=/path/to/ca.pem) to the URL"
+                ),
+                Some("28000") => format!(
+                    "the server does not admit this login ({message}) — ask its administrator \
+                     (pg_hba.conf)"
+                ),
+                _ => message.to_string(),
+            }
+        }
+        sqlx::Error::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => format!(
+                "cannot reach {address}: connection refused — is the server running and the \
+                 address right?"
+            ),
+            std::io::ErrorKind::NotFound if options.get_socket().is_some() => format!(
+                "cannot reach {address}: no such socket — is the server running and the path \
+                 right?"
+            ),
+            std::io::ErrorKind::NotFound => format!(
+                "cannot read a TLS file named in the URL (sslrootcert, sslcert or sslkey): \
+                 {io}"
+            ),
+            _ if text.contains("invalid peer certificate") => {
+                if text.contains("NotValidForName") || text.contains("not valid for name") {
+                    format!(
+                        "the server's certificate is not trusted: it is not valid for the host \
+                         name {:?} ({io}) — connect with a name the certificate lists, or use \
+                         sslmode=verify-ca to skip the host name check",
+                        options.get_host()
+                    )
+                } else {
+                    untrusted(&io.to_string())
+                }
+            }
+            _ if text.contains("failed to lookup address") => format!(
+                "cannot reach {address}: the host name does not resolve ({io}) — is the \
+                 address right?"
+            ),
+            _ => format!(
+                "cannot reach {address}: {io} — is the server running and the address right?"
+            ),
+        },
+        sqlx::Error::Tls(tls) if tls.to_string().contains("server does not support TLS") => {
+            format!(
+                "the server at {address} does not support TLS, but the URL asks for it \
+                 (sslmode={mode}) — enable ssl on the server, or use sslmode=prefer or \
+                 sslmode=disable only on a network you trust"
+            )
+        }
+        sqlx::Error::Tls(tls) if tls.to_string().contains("invalid peer certificate") => {
+            untrusted(&tls.to_string())
+        }
+        sqlx::Error::Tls(tls) => format!("TLS set-up failed under sslmode={mode}: {tls}"),
+        sqlx::Error::PoolTimedOut => format!(
+            "no connection to {address} within {} s — is the server running and the address \
+             right?",
+            CONNECT_TIMEOUT.as_secs()
+        ),
+        _ => text,
+    }
+}
+
+/// Split `scheme://user:password@host/...` (or a `password=` query parameter, which the
+/// driver also honours) into the URL without the password and the password (percent-decoding
+/// is left to the driver: the password is passed as given).
 pub fn split_password(url: &str) -> (String, Option<String>) {
+    let (url, query_password) = split_query_password(url);
+    let (clean, userinfo_password) = split_userinfo_password(&url);
+    (clean, userinfo_password.or(query_password))
+}
+
+/// Remove every `password=` pair from the query string; returns the last value.
+fn split_query_password(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut password = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.split_once('=') {
+            Some(("password", value)) => {
+                password = Some(value.to_string());
+                false
+            }
+            _ => *pair != "password",
+        })
+        .collect();
+    if password.is_none() && kept.len() == query.split('&').count() {
+        return (url.to_string(), None);
+    }
+    let clean = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (clean, password)
+}
+
+fn split_userinfo_password(url: &str) -> (String, Option<String>) {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return (url.to_string(), None);
     };
@@ -174,11 +356,48 @@ mod tests {
                 Some("p%40ss"),
             ),
             ("not a url", "not a url", None),
+            (
+                "postgres://u@h/db?sslmode=require&password=s3cret",
+                "postgres://u@h/db?sslmode=require",
+                Some("s3cret"),
+            ),
+            (
+                "postgres://u@h/db?password=s3cret&sslmode=verify-full&sslrootcert=/c.pem",
+                "postgres://u@h/db?sslmode=verify-full&sslrootcert=/c.pem",
+                Some("s3cret"),
+            ),
+            (
+                "postgres://u@h/db?password=s3cret",
+                "postgres://u@h/db",
+                Some("s3cret"),
+            ),
+            (
+                "postgres://u:inline@h/db?password=query",
+                "postgres://u@h/db",
+                Some("inline"),
+            ),
         ];
         for (url, clean, password) in cases {
             let (got_clean, got_pw) = split_password(url);
             assert_eq!(got_clean, clean, "{url}");
             assert_eq!(got_pw.as_deref(), password, "{url}");
+        }
+    }
+
+    #[test]
+    fn sslmode_comes_from_the_url() {
+        let cases = [
+            ("postgres://u@h/db?sslmode=disable", Some("disable")),
+            ("postgres://u@h/db?sslmode=require", Some("require")),
+            ("postgres://u@h/db?sslmode=verify-ca", Some("verify-ca")),
+            (
+                "postgres://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem",
+                Some("verify-full"),
+            ),
+            ("postgres://u@h/db?sslmode=bogus", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(ConnectSpec::new(url, None).sslmode(), want, "{url}");
         }
     }
 

@@ -21,6 +21,28 @@ pub fn admin_url() -> Option<String> {
     }
 }
 
+/// The TLS-only login of the test cluster and the CA file that signed its certificate
+/// (`BALLAST_PG_TLS_URL`, `BALLAST_PG_TLS_CA`, set by `scripts/with-services` when it starts
+/// its own cluster), or `None` (after saying why) when TLS tests should skip. With a
+/// `DATABASE_URL` from outside they skip even under `BALLAST_REQUIRE_SERVICES=1`: we do not
+/// control that server's TLS set-up.
+pub fn tls_cluster() -> Option<(String, std::path::PathBuf)> {
+    admin_url()?;
+    match (
+        std::env::var("BALLAST_PG_TLS_URL"),
+        std::env::var("BALLAST_PG_TLS_CA"),
+    ) {
+        (Ok(url), Ok(ca)) if !url.is_empty() && !ca.is_empty() => Some((url, ca.into())),
+        _ => {
+            eprintln!(
+                "skipped: BALLAST_PG_TLS_URL/BALLAST_PG_TLS_CA are not set (DATABASE_URL came \
+                 from outside, so there is no test cluster with a TLS set-up we control)"
+            );
+            None
+        }
+    }
+}
+
 /// `url` with its database name replaced by `database`.
 pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url
