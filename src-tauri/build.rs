@@ -9,7 +9,11 @@ fn main() {
         "settings",
         "save_settings",
         "sync_now",
+        "cancel_sync",
         "data_status",
+        "set_stale_after_hours",
+        "annotate_position",
+        "retry_outbox",
     ];
     tauri_build::try_build(
         tauri_build::Attributes::new()

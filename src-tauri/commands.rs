@@ -1,6 +1,7 @@
 //! The IPC commands. Each is a few lines: get the workspace, call a workflow, map to a DTO.
 //! Blocking work (DuckDB, the keychain) runs on the blocking pool, never on the UI thread.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use ballast_charts::Format;
@@ -8,7 +9,7 @@ use ballast_engine::kpi::KpiConfig;
 use ballast_engine::period::Range;
 use ballast_storage::Workspace;
 use ballast_workflows::performance::Subject;
-use ballast_workflows::{self as workflows, SyncProgress};
+use ballast_workflows as workflows;
 use tauri::ipc::Channel;
 use tauri::State;
 
@@ -125,41 +126,13 @@ pub async fn save_settings(
     .await
 }
 
-fn progress_event(p: &SyncProgress) -> SyncEventDto {
-    match p {
-        SyncProgress::Connecting => SyncEventDto {
-            phase: "connecting".into(),
-            table: None,
-            percent: 0.0,
-            message: "Connecting to Postgres".into(),
-        },
-        SyncProgress::Reading(r) => SyncEventDto {
-            phase: "reading".into(),
-            table: Some(r.table.into()),
-            percent: 50.0 * r.tables_done as f64 / r.tables.max(1) as f64,
-            message: format!("Read {} ({} rows)", r.table, r.rows),
-        },
-        SyncProgress::Writing(w) => {
-            let within = if w.total == 0 {
-                1.0
-            } else {
-                w.rows as f64 / w.total as f64
-            };
-            SyncEventDto {
-                phase: "writing".into(),
-                table: Some(w.table.into()),
-                percent: 50.0 + 50.0 * (w.tables_done as f64 + within) / w.tables.max(1) as f64,
-                message: format!("Writing {}: {} of {} rows", w.table, w.rows, w.total),
-            }
-        }
-    }
-}
-
-/// Pull from the saved Postgres connection into the workspace, streaming progress.
+/// Pull what changed from the saved Postgres connection, streaming progress, then deliver
+/// the outbox. [`cancel_sync`] stops it cleanly.
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_now(
     state: State<'_, AppState>,
+    verify_all: bool,
     on_progress: Channel<SyncEventDto>,
 ) -> CommandResult<SyncResultDto> {
     let Ok(_running) = state.sync_lock.try_lock() else {
@@ -177,40 +150,132 @@ pub async fn sync_now(
                 "no Postgres connection saved: set one in Settings",
             )
         })?;
-    let summary = tokio::task::spawn_blocking(move || {
+    let options = workflows::SyncOptions {
+        verify_all,
+        cancel: state.sync_cancel.clone(),
+    };
+    options.cancel.store(false, Ordering::SeqCst);
+    tokio::task::spawn_blocking(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(CommandError::internal)?;
-        runtime
-            .block_on(workflows::sync(&workspace, &spec, &mut |p| {
-                let _ = on_progress.send(progress_event(&p));
-            }))
-            .map_err(CommandError::from)
+        runtime.block_on(async {
+            let summary = workflows::sync(&workspace, &spec, &options, &mut |p| {
+                let _ = on_progress.send(SyncEventDto::from(&p));
+            })
+            .await
+            .map_err(CommandError::from)?;
+            let outbox = match workflows::outbox::drain(
+                &workspace,
+                &spec,
+                workflows::outbox::MAX_ATTEMPTS,
+                chrono::Utc::now(),
+            )
+            .await
+            {
+                Ok(r) => format!("{} sent, {} failed, {} dead", r.sent, r.failed, r.dead),
+                Err(e) => format!("not delivered: {e}"),
+            };
+            let count = |n: u64| n.min(u32::MAX as u64) as u32;
+            Ok(SyncResultDto {
+                rows_in: count(summary.rows_in),
+                rows_deleted: count(summary.rows_deleted),
+                tables: summary.tables as u32,
+                full_tables: summary.full_tables,
+                source: summary.source,
+                verification: summary.verification.summary(),
+                notes: summary.notes,
+                outbox,
+            })
+        })
     })
     .await
-    .map_err(CommandError::internal)??;
-    Ok(SyncResultDto {
-        rows: summary.rows as u32,
-        tables: summary.tables as u32,
-        source: summary.source,
-    })
+    .map_err(CommandError::internal)?
 }
 
+/// Stop the running sync; it rolls back and the history records it as cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn cancel_sync(state: State<'_, AppState>) -> CommandResult<()> {
+    state.sync_cancel.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Freshness, per-table sync state, run history and the outbox.
 #[tauri::command]
 #[specta::specta]
 pub async fn data_status(state: State<'_, AppState>) -> CommandResult<DataStatusDto> {
     let workspace = state.workspace().await?;
     blocking(workspace, |ws| {
+        let now = chrono::Utc::now();
+        let freshness = workflows::freshness(ws, now)?;
+        let mut outbox = ws.outbox_items(Some("pending"))?;
+        outbox.extend(ws.outbox_items(Some("dead"))?);
         Ok(DataStatusDto {
             source: ws.source()?.as_ref().map(SourceDto::from),
             tables: ws
                 .freshness()?
                 .iter()
-                .map(TableFreshnessDto::from)
+                .map(|t| TableFreshnessDto {
+                    table: t.table.clone(),
+                    rows: t.rows.clamp(0, u32::MAX as i64) as u32,
+                    last_synced_at: t.last_synced_at.to_rfc3339(),
+                    age: workflows::sync::age_label(now - t.last_synced_at),
+                    stale: freshness.stale_tables.contains(&t.table),
+                    verified_at: t.verified_at.map(|v| v.to_rfc3339()),
+                })
                 .collect(),
+            freshness: FreshnessDto::from(&freshness),
             runs: ws.sync_runs(20)?.iter().map(SyncRunDto::from).collect(),
+            outbox: outbox.iter().map(OutboxItemDto::from).collect(),
+            outbox_sent: ws.outbox_counts()?.sent.clamp(0, u32::MAX as i64) as u32,
         })
     })
     .await
+}
+
+/// Mark data older than `hours` as stale.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_stale_after_hours(state: State<'_, AppState>, hours: u32) -> CommandResult<()> {
+    if hours == 0 {
+        return Err(CommandError::new(
+            ErrorKind::Invalid,
+            "the stale age must be at least one hour",
+        ));
+    }
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        Ok(ws.set_setting(
+            workflows::sync::STALE_AFTER_HOURS_SETTING,
+            &hours.to_string(),
+        )?)
+    })
+    .await
+}
+
+/// Queue a note on a position for the shared database (delivered by the next sync or drain).
+#[tauri::command]
+#[specta::specta]
+pub async fn annotate_position(
+    state: State<'_, AppState>,
+    portfolio: String,
+    symbol: String,
+    body: String,
+) -> CommandResult<OutboxItemDto> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        let item = workflows::annotate(ws, &portfolio, &symbol, &body)?;
+        Ok(OutboxItemDto::from(&item))
+    })
+    .await
+}
+
+/// Give the dead-letter list another round of attempts.
+#[tauri::command]
+#[specta::specta]
+pub async fn retry_outbox(state: State<'_, AppState>) -> CommandResult<u32> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, |ws| Ok(ws.outbox_retry_dead()? as u32)).await
 }

@@ -8,7 +8,8 @@ use ballast_engine::kpi::{Entry, KpiReport, Metric, Unit};
 use ballast_engine::limits::LimitCheck;
 use ballast_engine::overview::PortfolioOverview;
 use ballast_engine::trading::TradingTotals;
-use ballast_storage::{SourceInfo, SyncRun, TableFreshness};
+use ballast_storage::{OutboxItem, SourceInfo, SyncRun};
+use ballast_workflows::{Freshness, SyncProgress};
 use ballast_workflows::conventions;
 use ballast_workflows::performance::{PerformanceCharts, PerformanceReport};
 use rust_decimal::Decimal;
@@ -280,19 +281,45 @@ pub struct SettingsDto {
 #[derive(Debug, Clone, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncEventDto {
-    /// `connecting`, `reading` or `writing`.
+    /// `connecting`, `copying`, `applied`, `verifying`, `repairing` or `committing`.
     pub phase: String,
     pub table: Option<String>,
     pub percent: f64,
     pub message: String,
 }
 
+impl From<&SyncProgress> for SyncEventDto {
+    fn from(p: &SyncProgress) -> Self {
+        let phase = match p {
+            SyncProgress::Connecting => "connecting",
+            SyncProgress::Copying { .. } => "copying",
+            SyncProgress::Applied { .. } => "applied",
+            SyncProgress::Verifying { .. } => "verifying",
+            SyncProgress::Repairing { .. } => "repairing",
+            SyncProgress::Committing => "committing",
+        };
+        SyncEventDto {
+            phase: phase.into(),
+            table: p.table().map(str::to_string),
+            percent: p.percent(),
+            message: p.describe(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncResultDto {
-    pub rows: u32,
+    pub rows_in: u32,
+    pub rows_deleted: u32,
     pub tables: u32,
+    /// Tables pulled in full this run; the others came incrementally.
+    pub full_tables: Vec<String>,
     pub source: String,
+    pub verification: String,
+    pub notes: Vec<String>,
+    /// What the outbox delivery after the sync did, or why it could not run.
+    pub outbox: String,
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -301,16 +328,10 @@ pub struct TableFreshnessDto {
     pub table: String,
     pub rows: u32,
     pub last_synced_at: String,
-}
-
-impl From<&TableFreshness> for TableFreshnessDto {
-    fn from(t: &TableFreshness) -> Self {
-        TableFreshnessDto {
-            table: t.table.clone(),
-            rows: t.rows.clamp(0, u32::MAX as i64) as u32,
-            last_synced_at: t.last_synced_at.to_rfc3339(),
-        }
-    }
+    /// `synced 3 h ago`.
+    pub age: String,
+    pub stale: bool,
+    pub verified_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Type)]
@@ -318,19 +339,98 @@ impl From<&TableFreshness> for TableFreshnessDto {
 pub struct SyncRunDto {
     pub started_at: String,
     pub finished_at: Option<String>,
+    /// `running`, `succeeded`, `failed`, `cancelled` or `interrupted`.
     pub status: String,
     pub rows_in: u32,
+    pub rows_deleted: u32,
+    pub verification: Option<String>,
+    pub notes: Option<String>,
     pub error: Option<String>,
 }
 
 impl From<&SyncRun> for SyncRunDto {
     fn from(r: &SyncRun) -> Self {
+        let count = |n: i64| n.clamp(0, u32::MAX as i64) as u32;
         SyncRunDto {
             started_at: r.started_at.to_rfc3339(),
             finished_at: r.finished_at.map(|f| f.to_rfc3339()),
             status: r.status.clone(),
-            rows_in: r.rows_in.clamp(0, u32::MAX as i64) as u32,
+            rows_in: count(r.rows_in),
+            rows_deleted: count(r.rows_deleted),
+            verification: r.verification.clone(),
+            notes: r.notes.clone(),
             error: r.error.clone(),
+        }
+    }
+}
+
+/// The banner every screen shows: how fresh the data is.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct FreshnessDto {
+    /// `demo` or `postgres`.
+    pub kind: Option<String>,
+    pub as_of: Option<String>,
+    /// `synced 3 h ago`.
+    pub label: String,
+    pub stale: bool,
+    pub stale_after_hours: u32,
+    pub stale_tables: Vec<String>,
+}
+
+impl From<&Freshness> for FreshnessDto {
+    fn from(f: &Freshness) -> Self {
+        FreshnessDto {
+            kind: f.kind.clone(),
+            as_of: f.as_of.map(|t| t.to_rfc3339()),
+            label: f.label.clone(),
+            stale: f.stale,
+            stale_after_hours: f.stale_after_hours.clamp(0, u32::MAX as i64) as u32,
+            stale_tables: f.stale_tables.clone(),
+        }
+    }
+}
+
+/// One write waiting for (or delivered to) the shared database.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxItemDto {
+    pub kind: String,
+    /// A short description of what will be written.
+    pub summary: String,
+    /// `pending`, `sent` or `dead`.
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&OutboxItem> for OutboxItemDto {
+    fn from(i: &OutboxItem) -> Self {
+        let payload: serde_json::Value = serde_json::from_str(&i.payload).unwrap_or_default();
+        let summary = match i.kind.as_str() {
+            "annotation" => format!(
+                "note: {}",
+                payload.get("body").and_then(|b| b.as_str()).unwrap_or("")
+            ),
+            "scenario.publish" => format!(
+                "scenario {}",
+                payload
+                    .pointer("/scenario/name")
+                    .and_then(|b| b.as_str())
+                    .unwrap_or("")
+            ),
+            other => other.to_string(),
+        };
+        OutboxItemDto {
+            kind: i.kind.clone(),
+            summary,
+            status: i.status.clone(),
+            attempts: i.attempts.max(0) as u32,
+            next_attempt_at: i.next_attempt_at.map(|t| t.to_rfc3339()),
+            last_error: i.last_error.clone(),
+            created_at: i.created_at.to_rfc3339(),
         }
     }
 }
@@ -339,8 +439,12 @@ impl From<&SyncRun> for SyncRunDto {
 #[serde(rename_all = "camelCase")]
 pub struct DataStatusDto {
     pub source: Option<SourceDto>,
+    pub freshness: FreshnessDto,
     pub tables: Vec<TableFreshnessDto>,
     pub runs: Vec<SyncRunDto>,
+    /// Entries not yet delivered (pending and dead), newest first.
+    pub outbox: Vec<OutboxItemDto>,
+    pub outbox_sent: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Type)]

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Invalid,
     /// Another operation of the same kind is running.
     Busy,
+    /// The user stopped it; nothing was changed.
+    Cancelled,
     /// A bug: something that should not happen.
     Internal,
 }
@@ -58,7 +60,14 @@ impl From<WorkflowError> for CommandError {
             WorkflowError::UnknownPortfolio(_)
             | WorkflowError::UnknownSubject(_)
             | WorkflowError::EmptyWorkspace => ErrorKind::NotFound,
-            WorkflowError::Csv(_) | WorkflowError::Range(_) => ErrorKind::Invalid,
+            WorkflowError::Csv(_) | WorkflowError::Range(_) | WorkflowError::Invalid(_) => {
+                ErrorKind::Invalid
+            }
+            WorkflowError::Cancelled => ErrorKind::Cancelled,
+            WorkflowError::SchemaDrift { .. } | WorkflowError::Verification { .. } => {
+                ErrorKind::Postgres
+            }
+            WorkflowError::Io { .. } => ErrorKind::Internal,
         };
         CommandError::new(kind, e.to_string())
     }

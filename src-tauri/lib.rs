@@ -8,6 +8,7 @@ pub mod error;
 pub mod format;
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use ballast_storage::Workspace;
@@ -22,6 +23,8 @@ pub struct AppState {
     workspace_path: PathBuf,
     workspace: OnceCell<Arc<Workspace>>,
     pub(crate) sync_lock: Mutex<()>,
+    /// Set by `cancel_sync` to stop the running sync.
+    pub(crate) sync_cancel: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -30,6 +33,7 @@ impl AppState {
             workspace_path,
             workspace: OnceCell::new(),
             sync_lock: Mutex::new(()),
+            sync_cancel: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -61,7 +65,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::settings,
             commands::save_settings,
             commands::sync_now,
+            commands::cancel_sync,
             commands::data_status,
+            commands::set_stale_after_hours,
+            commands::annotate_position,
+            commands::retry_outbox,
         ])
 }
 

@@ -8,7 +8,7 @@ use ballast_engine::kpi::KpiConfig;
 use ballast_pg::{testing, ConnectSpec};
 use ballast_sample_data::DemoConfig;
 use ballast_storage::Workspace;
-use ballast_workflows as workflows;
+use ballast_workflows::{self as workflows, SyncOptions};
 use rust_decimal::Decimal;
 use sqlx::Row;
 
@@ -35,13 +35,19 @@ async fn a_full_sync_copies_every_row_and_reconciles_to_the_cent() {
     let dir = tempfile::tempdir().unwrap();
     let workspace = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
     let mut steps = Vec::new();
-    let summary = workflows::sync(&workspace, &spec, &mut |p| steps.push(p))
+    let summary = workflows::sync(&workspace, &spec, &SyncOptions::default(), &mut |p| {
+        steps.push(p)
+    })
         .await
         .unwrap();
     assert_eq!(
-        summary.rows,
+        summary.rows_in as usize,
         data.row_counts().iter().map(|(_, n)| n).sum::<usize>()
     );
+    assert_eq!(summary.rows_deleted, 0);
+    assert!(summary.verification.full, "a first sync verifies every table");
+    assert_eq!(summary.verification.checked.len(), 14);
+    assert!(summary.verification.nav_totals_match);
     assert!(
         steps.len() > 14,
         "progress was reported: {} steps",
@@ -93,7 +99,7 @@ async fn a_full_sync_copies_every_row_and_reconciles_to_the_cent() {
     assert!(!source.label.is_empty());
     let runs = workspace.sync_runs(5).unwrap();
     assert_eq!(runs[0].status, "succeeded");
-    assert_eq!(runs[0].rows_in as usize, summary.rows);
+    assert_eq!(runs[0].rows_in as u64, summary.rows_in);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -115,45 +121,8 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
     let lp_url = url.replacen("postgres@", &format!("{login}@"), 1);
     assert_ne!(lp_url, url, "the test cluster URL names the postgres user");
     let lp = ConnectSpec::new(&lp_url, Some("lp-pass".into()));
-    let pool = lp.connect().await.unwrap();
-    let seen = ballast_pg::load_dataset(&pool, &lp, &mut |_| {})
-        .await
-        .unwrap();
-
-    let mut visible: Vec<&str> = data
-        .portfolios
-        .iter()
-        .filter(|p| p.lp_visible)
-        .map(|p| p.code.as_str())
-        .collect();
-    visible.sort();
-    let got: Vec<&str> = seen.portfolios.iter().map(|p| p.code.as_str()).collect();
-    assert_eq!(got, visible, "only lp_visible portfolios");
-    assert!(
-        visible.len() < data.portfolios.len(),
-        "the demo hides at least one portfolio"
-    );
-    assert!(seen.assets.iter().all(|a| a.lp_visible));
-    assert_eq!(
-        seen.assets.len(),
-        data.assets.iter().filter(|a| a.lp_visible).count()
-    );
-    let visible_ids: Vec<&str> = seen.portfolios.iter().map(|p| p.id.as_str()).collect();
-    assert!(seen
-        .nav
-        .iter()
-        .all(|n| visible_ids.contains(&n.portfolio_id.as_str())));
-    assert!(
-        !seen.fund_flows.is_empty(),
-        "the investor has flows in visible funds"
-    );
-    assert!(seen.fund_flows.iter().all(|f| f.investor_id == investor.id));
-    assert_eq!(seen.investors.len(), 1);
-    assert!(
-        seen.trades.is_empty() && seen.accounts.is_empty() && seen.risk_limits.is_empty(),
-        "no grant, no rows"
-    );
     // Writes are refused.
+    let pool = lp.connect().await.unwrap();
     let write = sqlx::query("UPDATE portfolios SET name = 'x'")
         .execute(&pool)
         .await;
@@ -163,14 +132,47 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
     // Synced as the LP, the laptop holds only that share.
     let dir = tempfile::tempdir().unwrap();
     let workspace = Workspace::open(&dir.path().join("lp.duckdb")).unwrap();
-    workflows::sync(&workspace, &lp, &mut |_| {}).await.unwrap();
-    let codes: Vec<String> = workspace
-        .portfolios()
-        .unwrap()
-        .into_iter()
-        .map(|p| p.code)
+    workflows::sync(&workspace, &lp, &SyncOptions::default(), &mut |_| {})
+        .await
+        .unwrap();
+    let mut visible: Vec<&str> = data
+        .portfolios
+        .iter()
+        .filter(|p| p.lp_visible)
+        .map(|p| p.code.as_str())
         .collect();
-    assert_eq!(codes, visible);
+    visible.sort();
+    let seen = workspace.portfolios().unwrap();
+    let codes: Vec<&str> = seen.iter().map(|p| p.code.as_str()).collect();
+    assert_eq!(codes, visible, "only lp_visible portfolios");
+    assert!(
+        visible.len() < data.portfolios.len(),
+        "the demo hides at least one portfolio"
+    );
+    let assets = workspace.assets().unwrap();
+    assert!(assets.iter().all(|a| a.lp_visible));
+    assert_eq!(
+        assets.len(),
+        data.assets.iter().filter(|a| a.lp_visible).count()
+    );
+    let counts: BTreeMap<String, i64> = workspace.table_counts().unwrap().into_iter().collect();
+    let nav_rows: usize = seen
+        .iter()
+        .map(|p| workspace.nav_history(&p.id).unwrap().len())
+        .sum();
+    assert_eq!(counts["portfolio_nav"] as usize, nav_rows, "NAV of visible funds only");
+    let visible_ids: Vec<&str> = seen.iter().map(|p| p.id.as_str()).collect();
+    let own_flows = data
+        .fund_flows
+        .iter()
+        .filter(|f| f.investor_id == investor.id && visible_ids.contains(&f.portfolio_id.as_str()))
+        .count();
+    assert!(own_flows > 0, "the investor has flows in visible funds");
+    assert_eq!(counts["fund_flows"] as usize, own_flows, "only its own flows");
+    assert_eq!(counts["investors"], 1);
+    for table in ["trades", "accounts", "risk_limits"] {
+        assert_eq!(counts[table], 0, "no grant on {table}, no rows");
+    }
     testing::execute(&url, &format!("DROP OWNED BY {login}; DROP ROLE {login};")).await;
 }
 
@@ -239,7 +241,7 @@ async fn an_unreachable_server_is_a_clear_error_and_the_workspace_keeps_its_data
         "postgres://pm:Sup3rS3cret@127.0.0.1:1/ballast?connect_timeout=2",
         None,
     );
-    let error = workflows::sync(&workspace, &spec, &mut |_| {})
+    let error = workflows::sync(&workspace, &spec, &SyncOptions::default(), &mut |_| {})
         .await
         .unwrap_err()
         .to_string();

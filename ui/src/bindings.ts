@@ -16,9 +16,21 @@ export const commands = {
 	settings: () => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("settings")),
 	/**  Save the Postgres URL (a password in it, or in `password`, goes to the keychain only). */
 	saveSettings: (postgresUrl: string, password: string | null) => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("save_settings", { postgresUrl, password })),
-	/**  Pull from the saved Postgres connection into the workspace, streaming progress. */
-	syncNow: (onProgress: Channel<SyncEventDto>) => typedError<SyncResultDto, CommandError>(__TAURI_INVOKE("sync_now", { onProgress })),
+	/**
+	 *  Pull what changed from the saved Postgres connection, streaming progress, then deliver
+	 *  the outbox. [`cancel_sync`] stops it cleanly.
+	 */
+	syncNow: (verifyAll: boolean, onProgress: Channel<SyncEventDto>) => typedError<SyncResultDto, CommandError>(__TAURI_INVOKE("sync_now", { verifyAll, onProgress })),
+	/**  Stop the running sync; it rolls back and the history records it as cancelled. */
+	cancelSync: () => typedError<null, CommandError>(__TAURI_INVOKE("cancel_sync")),
+	/**  Freshness, per-table sync state, run history and the outbox. */
 	dataStatus: () => typedError<DataStatusDto, CommandError>(__TAURI_INVOKE("data_status")),
+	/**  Mark data older than `hours` as stale. */
+	setStaleAfterHours: (hours: number) => typedError<null, CommandError>(__TAURI_INVOKE("set_stale_after_hours", { hours })),
+	/**  Queue a note on a position for the shared database (delivered by the next sync or drain). */
+	annotatePosition: (portfolio: string, symbol: string, body: string) => typedError<OutboxItemDto, CommandError>(__TAURI_INVOKE("annotate_position", { portfolio, symbol, body })),
+	/**  Give the dead-letter list another round of attempts. */
+	retryOutbox: () => typedError<number, CommandError>(__TAURI_INVOKE("retry_outbox")),
 };
 
 /* Types */
@@ -44,8 +56,12 @@ export type CommandError = {
 
 export type DataStatusDto = {
 	source: SourceDto | null,
+	freshness: FreshnessDto,
 	tables: TableFreshnessDto[],
 	runs: SyncRunDto[],
+	/**  Entries not yet delivered (pending and dead), newest first. */
+	outbox: OutboxItemDto[],
+	outboxSent: number,
 };
 
 export type DrawdownDto = {
@@ -76,6 +92,8 @@ export type ErrorKind =
 "invalid" | 
 /**  Another operation of the same kind is running. */
 "busy" | 
+/**  The user stopped it; nothing was changed. */
+"cancelled" | 
 /**  A bug: something that should not happen. */
 "internal";
 
@@ -87,6 +105,18 @@ export type ExposureDto = {
 	short: string,
 	breakdowns: BreakdownDto[],
 	drift: DriftDto[],
+};
+
+/**  The banner every screen shows: how fresh the data is. */
+export type FreshnessDto = {
+	/**  `demo` or `postgres`. */
+	kind: string | null,
+	asOf: string | null,
+	/**  `synced 3 h ago`. */
+	label: string,
+	stale: boolean,
+	staleAfterHours: number,
+	staleTables: string[],
 };
 
 export type HeatmapCellDto = {
@@ -135,6 +165,19 @@ export type LimitDto = {
 	breached: boolean,
 	/**  Why the limit could not be checked (an unknown or absent metric). */
 	notEvaluable: string | null,
+};
+
+/**  One write waiting for (or delivered to) the shared database. */
+export type OutboxItemDto = {
+	kind: string,
+	/**  A short description of what will be written. */
+	summary: string,
+	/**  `pending`, `sent` or `dead`. */
+	status: string,
+	attempts: number,
+	nextAttemptAt: string | null,
+	lastError: string | null,
+	createdAt: string,
 };
 
 export type OverviewDto = {
@@ -208,7 +251,7 @@ export type SourceDto = {
 
 /**  One progress step of a sync. */
 export type SyncEventDto = {
-	/**  `connecting`, `reading` or `writing`. */
+	/**  `connecting`, `copying`, `applied`, `verifying`, `repairing` or `committing`. */
 	phase: string,
 	table: string | null,
 	percent: number | null,
@@ -216,16 +259,27 @@ export type SyncEventDto = {
 };
 
 export type SyncResultDto = {
-	rows: number,
+	rowsIn: number,
+	rowsDeleted: number,
 	tables: number,
+	/**  Tables pulled in full this run; the others came incrementally. */
+	fullTables: string[],
 	source: string,
+	verification: string,
+	notes: string[],
+	/**  What the outbox delivery after the sync did, or why it could not run. */
+	outbox: string,
 };
 
 export type SyncRunDto = {
 	startedAt: string,
 	finishedAt: string | null,
+	/**  `running`, `succeeded`, `failed`, `cancelled` or `interrupted`. */
 	status: string,
 	rowsIn: number,
+	rowsDeleted: number,
+	verification: string | null,
+	notes: string | null,
 	error: string | null,
 };
 
@@ -233,6 +287,10 @@ export type TableFreshnessDto = {
 	table: string,
 	rows: number,
 	lastSyncedAt: string,
+	/**  `synced 3 h ago`. */
+	age: string,
+	stale: boolean,
+	verifiedAt: string | null,
 };
 
 export type TradingTotalsDto = {

@@ -49,8 +49,38 @@ enum Command {
         /// Keychain entry holding the password when the URL has none.
         #[arg(long)]
         password_secret: Option<String>,
+        /// Verify every table against Postgres, not only the small and the affected ones.
+        #[arg(long)]
+        verify: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// How fresh the workspace is: per-table sync and verification times, recent sync runs,
+    /// and the outbox.
+    Status {
+        #[command(flatten)]
+        db: DbArg,
+        /// Mark data older than this many hours as stale (stored in the workspace).
+        #[arg(long)]
+        stale_after_hours: Option<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Writes waiting for the shared database.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Write a note on a position; it reaches the shared database through the outbox.
+    Annotate {
+        #[command(flatten)]
+        db: DbArg,
+        /// Portfolio code.
+        #[arg(long)]
+        portfolio: String,
+        /// Asset symbol.
+        #[arg(long)]
+        asset: String,
+        /// The note.
+        text: String,
     },
     /// KPIs: the headline figures of every portfolio, or the whole catalogue of one
     /// portfolio, account or asset (or of a series from a CSV file) over a range.
@@ -61,6 +91,35 @@ enum Command {
     /// Credentials in the OS keychain.
     #[command(subcommand)]
     Secret(SecretCommand),
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// What is pending, dead-lettered and sent.
+    Status {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deliver every due entry now.
+    Drain {
+        #[command(flatten)]
+        db: DbArg,
+        /// Postgres URL; a password in it is used but never stored or printed.
+        #[arg(long, env = "BALLAST_PG_URL")]
+        url: String,
+        /// Keychain entry holding the password when the URL has none.
+        #[arg(long)]
+        password_secret: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move dead-lettered entries back to pending (then drain).
+    Retry {
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Args)]
@@ -301,16 +360,93 @@ fn main() -> Result<()> {
             url,
             db,
             password_secret,
+            verify,
             json,
         } => {
             let spec = connect_spec(&url, password_secret.as_deref())?;
             let workspace = Workspace::open(&db.db)?;
             let mut bar = report::ProgressLine::new(json);
-            let summary =
-                runtime()?.block_on(workflows::sync(&workspace, &spec, &mut |p| bar.sync(&p)));
+            let options = workflows::SyncOptions {
+                verify_all: verify,
+                ..Default::default()
+            };
+            let summary = runtime()?.block_on(async {
+                // Ctrl-C cancels cleanly: the run rolls back and is recorded as cancelled.
+                let cancel = options.cancel.clone();
+                let interrupt = tokio::spawn(async move {
+                    if tokio::signal::ctrl_c().await.is_ok() {
+                        cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                });
+                let summary = workflows::sync(&workspace, &spec, &options, &mut |p| bar.sync(&p))
+                    .await;
+                interrupt.abort();
+                summary
+            });
             bar.finish();
             let summary = summary?;
             report::sync_summary(&summary, json)?;
+        }
+        Command::Status {
+            db,
+            stale_after_hours,
+            json,
+        } => {
+            let workspace = Workspace::open(&db.db)?;
+            if let Some(hours) = stale_after_hours {
+                if hours == 0 {
+                    bail!("--stale-after-hours must be at least 1");
+                }
+                workspace.set_setting(
+                    workflows::sync::STALE_AFTER_HOURS_SETTING,
+                    &hours.to_string(),
+                )?;
+            }
+            report::status(&workspace, json)?;
+        }
+        Command::Outbox(OutboxCommand::Status { db, json }) => {
+            report::outbox(&Workspace::open(&db.db)?, json)?;
+        }
+        Command::Outbox(OutboxCommand::Drain {
+            db,
+            url,
+            password_secret,
+            json,
+        }) => {
+            let spec = connect_spec(&url, password_secret.as_deref())?;
+            let workspace = Workspace::open(&db.db)?;
+            let r = runtime()?.block_on(workflows::outbox::drain(
+                &workspace,
+                &spec,
+                workflows::outbox::MAX_ATTEMPTS,
+                chrono::Utc::now(),
+            ))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"sent": r.sent, "already_present": r.already_present,
+                        "failed": r.failed, "dead": r.dead, "waiting": r.waiting})
+                );
+            } else {
+                println!(
+                    "outbox: {} sent, {} already delivered, {} failed (will retry), {} dead, {} waiting",
+                    r.sent, r.already_present, r.failed, r.dead, r.waiting
+                );
+            }
+        }
+        Command::Outbox(OutboxCommand::Retry { db }) => {
+            let n = Workspace::open(&db.db)?.outbox_retry_dead()?;
+            println!("{n} dead entries back to pending");
+        }
+        Command::Annotate {
+            db,
+            portfolio,
+            asset,
+            text,
+        } => {
+            let workspace = Workspace::open(&db.db)?;
+            let item = workflows::annotate(&workspace, &portfolio, &asset, &text)?;
+            println!("queued {} ({})", item.idempotency_key, item.status);
         }
         Command::Kpi(args) => kpi(args)?,
         Command::Chart(ChartCommand::MonthlyReturns { db, portfolio, out }) => {

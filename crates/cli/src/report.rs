@@ -1,6 +1,8 @@
 //! Output of the CLI: progress on standard error, results on standard output, human tables by
 //! default and JSON with `--json` (stable keys, money as exact decimal strings).
 
+use std::io::IsTerminal;
+
 use anyhow::Result;
 use ballast_engine::kpi::{Entry, KpiConfig, Metric};
 use ballast_engine::overview::PortfolioOverview;
@@ -13,6 +15,8 @@ use serde_json::json;
 /// A progress bar on standard error (hidden with `--json` so scripts get clean output).
 pub struct ProgressLine {
     bar: ProgressBar,
+    /// Standard error is not a terminal and output is not JSON: print steps as lines.
+    lines: bool,
 }
 
 impl ProgressLine {
@@ -29,7 +33,10 @@ impl ProgressLine {
             ProgressStyle::with_template("{prefix:>8} {wide_bar} {pos}/{len} {msg}")
                 .expect("valid template"),
         );
-        ProgressLine { bar }
+        ProgressLine {
+            bar,
+            lines: !json && !std::io::stderr().is_terminal(),
+        }
     }
 
     pub fn write(&mut self, p: &WriteProgress) {
@@ -44,18 +51,16 @@ impl ProgressLine {
         ));
     }
 
+    /// A bar on a terminal; one line per step otherwise (logs and scripts can follow it).
     pub fn sync(&mut self, p: &SyncProgress) {
-        match p {
-            SyncProgress::Connecting => self.bar.set_message("connecting"),
-            SyncProgress::Reading(r) => {
-                self.bar.set_prefix("reading");
-                self.bar.set_length(r.tables as u64);
-                self.bar.set_position(r.tables_done as u64);
-                self.bar
-                    .set_message(format!("{} ({} rows)", r.table, r.rows));
-            }
-            SyncProgress::Writing(w) => self.write(w),
+        if self.lines {
+            eprintln!("sync {:>3.0}% {}", p.percent(), p.describe());
+            return;
         }
+        self.bar.set_prefix("sync");
+        self.bar.set_length(100);
+        self.bar.set_position(p.percent() as u64);
+        self.bar.set_message(p.describe());
     }
 
     pub fn finish(&self) {
@@ -82,15 +87,151 @@ pub fn table_counts(workspace: &Workspace, json: bool) -> Result<()> {
 }
 
 pub fn sync_summary(summary: &SyncSummary, json: bool) -> Result<()> {
+    let v = &summary.verification;
     if json {
         println!(
             "{}",
-            json!({ "source": summary.source, "tables": summary.tables, "rows": summary.rows })
+            json!({
+                "source": summary.source,
+                "tables": summary.tables,
+                "rows_in": summary.rows_in,
+                "rows_deleted": summary.rows_deleted,
+                "full_tables": summary.full_tables,
+                "verification": {
+                    "summary": v.summary(),
+                    "full": v.full,
+                    "checked": v.checked.iter().map(|c| json!({"table": c.table, "repaired": c.repaired})).collect::<Vec<_>>(),
+                    "not_checked": v.not_checked.iter().map(|(t, at)| json!({"table": t, "verified_at": at.map(|a| a.to_rfc3339())})).collect::<Vec<_>>(),
+                    "nav_totals_match": v.nav_totals_match,
+                },
+                "notes": summary.notes,
+            })
         );
     } else {
         println!(
-            "synced {} rows in {} tables from {}",
-            summary.rows, summary.tables, summary.source
+            "synced from {}: {} rows in, {} deleted, {} tables ({} pulled in full)",
+            summary.source,
+            summary.rows_in,
+            summary.rows_deleted,
+            summary.tables,
+            summary.full_tables.len()
+        );
+        println!("verification {}", v.summary());
+        for note in &summary.notes {
+            println!("note: {note}");
+        }
+    }
+    Ok(())
+}
+
+/// `ballast status`: where the data came from, how fresh each table is, recent runs, outbox.
+pub fn status(workspace: &Workspace, json: bool) -> Result<()> {
+    let now = chrono::Utc::now();
+    let freshness = ballast_workflows::freshness(workspace, now)?;
+    let tables = workspace.freshness()?;
+    let runs = workspace.sync_runs(10)?;
+    let outbox = workspace.outbox_counts()?;
+    if json {
+        println!(
+            "{}",
+            json!({
+                "freshness": {
+                    "label": freshness.label,
+                    "as_of": freshness.as_of.map(|t| t.to_rfc3339()),
+                    "stale": freshness.stale,
+                    "stale_after_hours": freshness.stale_after_hours,
+                    "stale_tables": freshness.stale_tables,
+                },
+                "tables": tables.iter().map(|t| json!({
+                    "table": t.table, "rows": t.rows,
+                    "last_synced_at": t.last_synced_at.to_rfc3339(),
+                    "verified_at": t.verified_at.map(|v| v.to_rfc3339()),
+                })).collect::<Vec<_>>(),
+                "runs": runs.iter().map(|r| json!({
+                    "started_at": r.started_at.to_rfc3339(),
+                    "finished_at": r.finished_at.map(|f| f.to_rfc3339()),
+                    "status": r.status, "rows_in": r.rows_in, "rows_deleted": r.rows_deleted,
+                    "verification": r.verification, "notes": r.notes, "error": r.error,
+                })).collect::<Vec<_>>(),
+                "outbox": {"pending": outbox.pending, "sent": outbox.sent, "dead": outbox.dead},
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "data: {}{}",
+        freshness.label,
+        if freshness.stale {
+            format!(" — STALE (older than {} h)", freshness.stale_after_hours)
+        } else {
+            String::new()
+        }
+    );
+    for t in &tables {
+        println!(
+            "  {:<24} {:>10} rows  synced {}  verified {}",
+            t.table,
+            t.rows,
+            ballast_workflows::sync::age_label(now - t.last_synced_at),
+            t.verified_at
+                .map(|v| ballast_workflows::sync::age_label(now - v))
+                .unwrap_or_else(|| "never".into())
+        );
+    }
+    println!("recent syncs:");
+    for r in &runs {
+        println!(
+            "  {} {:<11} {:>9} in {:>7} deleted  {}{}",
+            r.started_at.format("%Y-%m-%d %H:%M:%S"),
+            r.status,
+            r.rows_in,
+            r.rows_deleted,
+            r.verification.as_deref().unwrap_or(""),
+            r.error.as_deref().map(|e| format!(" error: {e}")).unwrap_or_default()
+        );
+    }
+    println!(
+        "outbox: {} pending, {} dead, {} sent",
+        outbox.pending, outbox.dead, outbox.sent
+    );
+    Ok(())
+}
+
+/// `ballast outbox status`.
+pub fn outbox(workspace: &Workspace, json: bool) -> Result<()> {
+    let items = workspace.outbox_items(None)?;
+    if json {
+        println!(
+            "{}",
+            json!(items
+                .iter()
+                .map(|i| json!({
+                    "kind": i.kind, "idempotency_key": i.idempotency_key, "status": i.status,
+                    "attempts": i.attempts,
+                    "next_attempt_at": i.next_attempt_at.map(|t| t.to_rfc3339()),
+                    "last_error": i.last_error, "created_at": i.created_at.to_rfc3339(),
+                    "sent_at": i.sent_at.map(|t| t.to_rfc3339()),
+                }))
+                .collect::<Vec<_>>())
+        );
+        return Ok(());
+    }
+    let counts = workspace.outbox_counts()?;
+    println!(
+        "outbox: {} pending, {} dead, {} sent",
+        counts.pending, counts.dead, counts.sent
+    );
+    for i in items.iter().filter(|i| i.status != "sent") {
+        println!(
+            "  {:<8} {:<17} attempts {}  {}{}",
+            i.status,
+            i.kind,
+            i.attempts,
+            i.idempotency_key,
+            i.last_error
+                .as_deref()
+                .map(|e| format!("  last error: {e}"))
+                .unwrap_or_default()
         );
     }
     Ok(())

@@ -303,8 +303,28 @@ fn pg_migrate_seed_and_sync_from_the_command_line() {
         "--json",
     ]))
     .unwrap();
-    assert!(summary["rows"].as_i64().unwrap() > 1000);
+    assert!(summary["rows_in"].as_i64().unwrap() > 1000);
     assert_eq!(summary["tables"], 14);
+    assert_eq!(summary["verification"]["full"], true);
+    assert_eq!(summary["verification"]["nav_totals_match"], true);
+    // Nothing changed: the second run brings nothing and deletes nothing.
+    let again: Value = serde_json::from_str(&ok(&[
+        "sync",
+        "--url",
+        &url,
+        "--db",
+        db.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!((again["rows_in"].as_i64(), again["rows_deleted"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(again["full_tables"].as_array().unwrap().len(), 0);
+    let status: Value =
+        serde_json::from_str(&ok(&["status", "--db", db.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(status["runs"].as_array().unwrap().len(), 2);
+    assert_eq!(status["runs"][0]["status"], "succeeded");
+    assert_eq!(status["freshness"]["stale"], false);
+    assert!(status["freshness"]["label"].as_str().unwrap().starts_with("synced "));
     let kpi: Value =
         serde_json::from_str(&ok(&["kpi", "--db", db.to_str().unwrap(), "--json"])).unwrap();
     assert_eq!(kpi["source"]["kind"], "postgres");

@@ -421,7 +421,9 @@ fn run_quantstats(
                 }))
         }
     };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // The runtime value: a shared target may hold a binary built from another clone.
+    let root = std::env::var("CARGO_MANIFEST_DIR").map_err(|e| format!("CARGO_MANIFEST_DIR: {e}"))?;
+    let script = PathBuf::from(root)
         .join("../../scripts/bench_kpi_quantstats.py")
         .canonicalize()
         .map_err(|e| format!("scripts/bench_kpi_quantstats.py: {e}"))?;

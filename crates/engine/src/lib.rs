@@ -3,7 +3,8 @@
 //! The domain model ([`model`]), daily returns from NAV and flows ([`returns`]), the KPI
 //! catalogue ([`kpi`] for its vocabulary and the headline figures, [`stats`], [`period`],
 //! [`flows`], [`trading`], [`exposure`], [`limits`]) put together for one subject and range by
-//! [`performance`], and monthly aggregation for heatmaps ([`calendar`]). No IO lives here:
+//! [`performance`], monthly aggregation for heatmaps ([`calendar`]), and the shape of the mirrored
+//! shared tables ([`schema`]). No IO lives here:
 //! no database, no network, no files, no async runtime. Every edge crate (storage, Postgres,
 //! charts, secrets, the app, the CLI) depends on this one, never the other way round, and
 //! `Cargo.toml` keeps it that way.
@@ -19,6 +20,7 @@ pub mod overview;
 pub mod performance;
 pub mod period;
 pub mod returns;
+pub mod schema;
 pub mod stats;
 pub mod trading;
 

@@ -1,11 +1,12 @@
 //! `ballast-pg`: the shared PostgreSQL edge.
 //!
 //! Applies the versioned schema in `migrations/` ([`migrate`]), loads the demo dataset into a
-//! database ([`seed`]) and reads everything a login role may see from one consistent snapshot
-//! ([`load_dataset`]). Passwords come from the caller (the keychain), never from stored URLs,
+//! database ([`seed`]) and reads what a login role may see, for a sync, from one consistent
+//! snapshot ([`snapshot::Snapshot`]). Passwords come from the caller (the keychain), never from stored URLs,
 //! and no error message carries one ([`ConnectSpec`] redacts).
 
-mod read;
+pub mod outbox;
+pub mod snapshot;
 pub mod testing;
 mod write;
 
@@ -16,7 +17,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, PgConnection, PgPool};
 use thiserror::Error;
 
-pub use read::{load_dataset, LoadProgress};
 pub use write::seed;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
@@ -31,6 +31,8 @@ pub enum PgError {
     Migrate(String),
     #[error("Postgres query failed while {context}: {reason}")]
     Query { context: String, reason: String },
+    #[error("the sync was cancelled")]
+    Cancelled,
     #[error("Postgres holds an invalid value in {table}.{column}: {value}")]
     Invalid {
         table: &'static str,

@@ -6,7 +6,9 @@
 //! workspace intact.
 
 use ballast_engine::model::*;
-use chrono::NaiveDate;
+use ballast_engine::schema::SHARED_TABLES;
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
 use duckdb::{params, Appender, Connection};
 use rust_decimal::Decimal;
 
@@ -23,22 +25,6 @@ pub struct Progress {
     pub tables: usize,
 }
 
-const MIRRORS: [&str; 14] = [
-    "portfolios",
-    "assets",
-    "prices",
-    "fx_rates",
-    "sector_coefficients",
-    "accounts",
-    "trades",
-    "positions",
-    "portfolio_nav",
-    "portfolio_allocations",
-    "investors",
-    "fund_flows",
-    "liquidity_terms",
-    "risk_limits",
-];
 
 /// Rows between progress reports.
 const PROGRESS_EVERY: usize = 20_000;
@@ -57,7 +43,7 @@ fn append_all<T>(
         rows: rows_done,
         total: rows.len(),
         tables_done: done,
-        tables: MIRRORS.len(),
+        tables: SHARED_TABLES.len(),
     };
     progress(report(0));
     for (i, row) in rows.iter().enumerate() {
@@ -81,10 +67,10 @@ impl Workspace {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        for table in MIRRORS {
-            tx.execute_batch(&format!("DELETE FROM {table}"))?;
+        for table in SHARED_TABLES {
+            tx.execute_batch(&format!("DELETE FROM {}", table.name))?;
         }
-        write_mirrors(&tx, data, progress)?;
+        write_mirrors(&tx, data, source.loaded_at, progress)?;
         tx.execute_batch("DELETE FROM workspace_source; DELETE FROM sync_state;")?;
         tx.execute(
             "INSERT INTO workspace_source (kind, label, loaded_at) VALUES (?, ?, ?)",
@@ -362,7 +348,14 @@ impl Workspace {
     }
 }
 
-fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progress)) -> Result<()> {
+/// Write every row of `d` with `updated_at` = `stamp` (the demo has no shared database, so its
+/// rows are as of the moment they were generated). Prices and FX fixings get fresh ids.
+fn write_mirrors(
+    conn: &Connection,
+    d: &Dataset,
+    stamp: DateTime<Utc>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
     append_all(conn, "portfolios", &d.portfolios, 0, progress, |a, p| {
         a.append_row(params![
             p.id,
@@ -373,7 +366,8 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
             p.inception,
             p.benchmark,
             p.status,
-            p.lp_visible
+            p.lp_visible,
+            stamp
         ])
     })?;
     append_all(conn, "assets", &d.assets, 1, progress, |a, x| {
@@ -396,14 +390,15 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
             x.avg_daily_volume,
             x.liquidity_class,
             x.redemption_notice_days,
-            x.lp_visible
+            x.lp_visible,
+            stamp
         ])
     })?;
     append_all(conn, "prices", &d.prices, 2, progress, |a, p| {
-        a.append_row(params![p.asset_id, p.date, p.close])
+        a.append_row(params![Uuid::now_v7().to_string(), p.asset_id, p.date, p.close, stamp])
     })?;
     append_all(conn, "fx_rates", &d.fx_rates, 3, progress, |a, f| {
-        a.append_row(params![f.pair, f.date, f.rate])
+        a.append_row(params![Uuid::now_v7().to_string(), f.pair, f.date, f.rate, stamp])
     })?;
     append_all(
         conn,
@@ -417,8 +412,9 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
                 s.sector,
                 s.macro_factor,
                 s.elasticity,
-                s.effective_date
-            ])
+                s.effective_date,
+            stamp
+        ])
         },
     )?;
     append_all(conn, "accounts", &d.accounts, 5, progress, |a, x| {
@@ -426,7 +422,8 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
             x.id,
             x.portfolio_id,
             x.broker,
-            x.broker_account_ref
+            x.broker_account_ref,
+            stamp
         ])
     })?;
     append_all(conn, "trades", &d.trades, 6, progress, |a, t| {
@@ -442,7 +439,8 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
             t.fees,
             t.currency,
             t.trade_date,
-            t.settle_date
+            t.settle_date,
+            stamp
         ])
     })?;
     append_all(conn, "positions", &d.positions, 7, progress, |a, p| {
@@ -452,7 +450,8 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
             p.asset_id,
             p.date,
             p.quantity,
-            p.market_value
+            p.market_value,
+            stamp
         ])
     })?;
     append_all(conn, "portfolio_nav", &d.nav, 8, progress, |a, n| {
@@ -463,7 +462,8 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
             n.nav,
             n.external_flow,
             n.gross_exposure,
-            n.net_exposure
+            n.net_exposure,
+            stamp
         ])
     })?;
     append_all(
@@ -479,8 +479,9 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
                 x.bucket,
                 x.target_weight,
                 x.actual_weight,
-                x.liquid
-            ])
+                x.liquid,
+            stamp
+        ])
         },
     )?;
     append_all(conn, "investors", &d.investors, 10, progress, |a, i| {
@@ -489,7 +490,8 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
             i.name,
             i.classification,
             i.kyc_status,
-            i.login_role
+            i.login_role,
+            stamp
         ])
     })?;
     append_all(conn, "fund_flows", &d.fund_flows, 11, progress, |a, f| {
@@ -501,7 +503,8 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
             f.amount,
             f.notice_date,
             f.dealing_date,
-            f.status
+            f.status,
+            stamp
         ])
     })?;
     append_all(
@@ -517,8 +520,9 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
                 t.dealing_frequency,
                 t.notice_days,
                 t.gate_pct,
-                t.lockup_days
-            ])
+                t.lockup_days,
+            stamp
+        ])
         },
     )?;
     append_all(conn, "risk_limits", &d.risk_limits, 13, progress, |a, l| {
@@ -527,7 +531,8 @@ fn write_mirrors(conn: &Connection, d: &Dataset, progress: &mut dyn FnMut(Progre
             l.portfolio_id,
             l.metric,
             l.threshold,
-            l.severity
+            l.severity,
+            stamp
         ])
     })?;
     Ok(())

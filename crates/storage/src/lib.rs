@@ -8,6 +8,8 @@
 
 mod dataset;
 pub mod migrations;
+mod outbox;
+mod sync;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,8 @@ use duckdb::{params, Connection};
 use thiserror::Error;
 
 pub use dataset::Progress;
+pub use outbox::{backoff, OutboxCounts, OutboxItem};
+pub use sync::{LoadCounts, LoadMode, SyncWriter, TableSyncState};
 
 #[derive(Debug, Error)]
 pub enum StorageError {
@@ -69,8 +73,24 @@ pub struct SyncRun {
     pub id: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, `succeeded`, `failed`, `cancelled`, or `interrupted` (the process died).
     pub status: String,
     pub rows_in: i64,
+    pub rows_deleted: i64,
+    pub verification: Option<String>,
+    pub notes: Option<String>,
+    pub error: Option<String>,
+}
+
+/// How a sync run ended, for the history. Every text must already be free of secrets.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunOutcome {
+    /// `succeeded`, `failed` or `cancelled`.
+    pub status: String,
+    pub rows_in: i64,
+    pub rows_deleted: i64,
+    pub verification: Option<String>,
+    pub notes: Option<String>,
     pub error: Option<String>,
 }
 
@@ -80,6 +100,8 @@ pub struct TableFreshness {
     pub table: String,
     pub rows: i64,
     pub last_synced_at: DateTime<Utc>,
+    /// When its counts and checksums last matched Postgres (never for the demo).
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 fn open_paths() -> &'static Mutex<HashSet<PathBuf>> {
@@ -163,38 +185,52 @@ impl Workspace {
     pub fn freshness(&self) -> Result<Vec<TableFreshness>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT table_name, row_count, last_synced_at FROM sync_state ORDER BY table_name",
+            "SELECT table_name, row_count, last_synced_at, verified_at FROM sync_state
+             ORDER BY table_name",
         )?;
         let rows = stmt.query_map([], |row| {
             Ok(TableFreshness {
                 table: row.get(0)?,
                 rows: row.get(1)?,
                 last_synced_at: row.get(2)?,
+                verified_at: row.get(3)?,
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Start a sync run in the history; returns its id.
+    /// Start a sync run in the history; returns its id. A run still marked `running` belonged
+    /// to a process that died (one sync runs at a time): it is marked `interrupted`.
     pub fn begin_sync_run(&self) -> Result<String> {
         let id = uuid::Uuid::now_v7().to_string();
-        self.conn().execute(
+        let conn = self.conn();
+        conn.execute(
+            "UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'",
+            [],
+        )?;
+        conn.execute(
             "INSERT INTO sync_runs (id, started_at, status) VALUES (?, ?, 'running')",
             params![id, Utc::now()],
         )?;
         Ok(id)
     }
 
-    /// Close a sync run with its outcome. `error` must already be free of secrets.
-    pub fn finish_sync_run(&self, id: &str, rows_in: i64, error: Option<&str>) -> Result<()> {
-        let status = if error.is_some() {
-            "failed"
-        } else {
-            "succeeded"
-        };
+    /// Close a sync run with its outcome.
+    pub fn finish_sync_run(&self, id: &str, outcome: &RunOutcome) -> Result<()> {
         self.conn().execute(
-            "UPDATE sync_runs SET finished_at = ?, status = ?, rows_in = ?, error = ? WHERE id = ?",
-            params![Utc::now(), status, rows_in, error, id],
+            "UPDATE sync_runs SET finished_at = ?, status = ?, rows_in = ?, rows_deleted = ?,
+                    verification = ?, notes = ?, error = ?
+             WHERE id = ?",
+            params![
+                Utc::now(),
+                outcome.status,
+                outcome.rows_in,
+                outcome.rows_deleted,
+                outcome.verification,
+                outcome.notes,
+                outcome.error,
+                id
+            ],
         )?;
         Ok(())
     }
@@ -203,7 +239,8 @@ impl Workspace {
     pub fn sync_runs(&self, limit: usize) -> Result<Vec<SyncRun>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT id::VARCHAR, started_at, finished_at, status, rows_in, error
+            "SELECT id::VARCHAR, started_at, finished_at, status, rows_in, rows_deleted,
+                    verification, notes, error
              FROM sync_runs ORDER BY started_at DESC LIMIT ?",
         )?;
         let rows = stmt.query_map(params![limit as i64], |row| {
@@ -213,7 +250,10 @@ impl Workspace {
                 finished_at: row.get(2)?,
                 status: row.get(3)?,
                 rows_in: row.get(4)?,
-                error: row.get(5)?,
+                rows_deleted: row.get(5)?,
+                verification: row.get(6)?,
+                notes: row.get(7)?,
+                error: row.get(8)?,
             })
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)

@@ -59,7 +59,9 @@ fn a_failed_replace_leaves_the_previous_data_untouched() {
         .unwrap();
     let before = ws.table_counts().unwrap();
     let mut bad = good.clone();
-    bad.portfolios[1].id = bad.portfolios[0].id.clone(); // duplicate primary key
+    // Fails deep into the write, after several tables were already replaced.
+    let last = bad.positions.len() - 1;
+    bad.positions[last].asset_id = "not-a-uuid".into();
     let error = ws.replace_dataset(&bad, &source("postgres"), &mut |_| {});
     assert!(error.is_err());
     assert_eq!(ws.table_counts().unwrap(), before);

@@ -5,7 +5,9 @@
 
 pub mod conventions;
 pub mod nav_csv;
+pub mod outbox;
 pub mod performance;
+pub mod sync;
 
 use std::path::Path;
 
@@ -22,8 +24,9 @@ use ballast_storage::{SourceInfo, StorageError, Workspace};
 use chrono::Utc;
 use thiserror::Error;
 
-pub use ballast_pg::LoadProgress;
 pub use ballast_storage::Progress as WriteProgress;
+pub use outbox::annotate;
+pub use sync::{freshness, sync, Freshness, SyncOptions, SyncProgress, SyncSummary};
 
 #[derive(Debug, Error)]
 pub enum WorkflowError {
@@ -51,6 +54,20 @@ pub enum WorkflowError {
     Range(#[from] ballast_engine::period::RangeError),
     #[error("the workspace has no data yet: run a sync or create the demo")]
     EmptyWorkspace,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the sync was cancelled; the workspace keeps its previous data")]
+    Cancelled,
+    #[error("the shared table {table} does not match what Ballast mirrors: {problem}")]
+    SchemaDrift { table: String, problem: String },
+    #[error("verification failed for {table}: {detail}")]
+    Verification { table: String, detail: String },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, WorkflowError>;
@@ -83,63 +100,6 @@ pub fn open_or_create_demo(path: &Path) -> Result<Workspace> {
         demo_init(&workspace, &DemoConfig::default(), &mut |_| {})?;
     }
     Ok(workspace)
-}
-
-/// A step of a sync, for progress displays.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SyncProgress {
-    Connecting,
-    Reading(LoadProgress),
-    Writing(WriteProgress),
-}
-
-/// Summary of a finished sync.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SyncSummary {
-    pub rows: usize,
-    pub tables: usize,
-    pub source: String,
-}
-
-/// Pull everything the connection may see into the workspace, recorded in the sync history.
-/// On failure the workspace keeps its previous data and the run is recorded as failed.
-pub async fn sync(
-    workspace: &Workspace,
-    spec: &ConnectSpec,
-    progress: &mut (dyn FnMut(SyncProgress) + Send),
-) -> Result<SyncSummary> {
-    let run = workspace.begin_sync_run()?;
-    let outcome = sync_inner(workspace, spec, progress).await;
-    match &outcome {
-        Ok(summary) => workspace.finish_sync_run(&run, summary.rows as i64, None)?,
-        Err(e) => workspace.finish_sync_run(&run, 0, Some(&spec.redact(&e.to_string())))?,
-    }
-    outcome
-}
-
-async fn sync_inner(
-    workspace: &Workspace,
-    spec: &ConnectSpec,
-    progress: &mut (dyn FnMut(SyncProgress) + Send),
-) -> Result<SyncSummary> {
-    progress(SyncProgress::Connecting);
-    let pool = spec.connect().await?;
-    let data =
-        ballast_pg::load_dataset(&pool, spec, &mut |p| progress(SyncProgress::Reading(p))).await;
-    pool.close().await;
-    let data = data?;
-    let source = SourceInfo {
-        kind: "postgres".into(),
-        label: spec.display_url().to_string(),
-        loaded_at: Utc::now(),
-    };
-    workspace.replace_dataset(&data, &source, &mut |p| progress(SyncProgress::Writing(p)))?;
-    let counts = data.row_counts();
-    Ok(SyncSummary {
-        rows: counts.iter().map(|(_, n)| n).sum(),
-        tables: counts.len(),
-        source: source.label,
-    })
 }
 
 /// The connection the app's Settings describe: the stored URL and the keychain password.

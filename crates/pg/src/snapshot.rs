@@ -1,0 +1,343 @@
+//! One sync run's view of the shared database: a single `REPEATABLE READ READ ONLY`
+//! transaction, so every table, checksum and total a run reads comes from the same snapshot.
+//!
+//! Tables leave Postgres through `COPY (SELECT …) TO STDOUT (FORMAT csv)` into a file the
+//! local store bulk-loads: the cheapest path out of Postgres, the same one `psql \copy` takes.
+//! The run records the snapshot's oldest running transaction ([`Snapshot::xmin`]); the next
+//! run asks for rows with `sync_xid >= xmin` (see migration `…_sync_versions.sql` for why no
+//! straggler can slip under it).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ballast_engine::schema::{ColumnKind, SharedTable, TableChecksum, SHARED_TABLES};
+use futures_util::StreamExt;
+use sqlx::pool::PoolConnection;
+use sqlx::{PgPool, Postgres, Row};
+
+use crate::{ConnectSpec, PgError, Result};
+
+/// What the connected role can see of the shared schema, and a fingerprint of everything that
+/// decides it (privileges, row-level security policies, role memberships).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Catalog {
+    /// Tables in `public` with their columns, and whether the role may `SELECT` them.
+    pub tables: BTreeMap<String, TableAccess>,
+    /// Changes when a grant, a policy or a role membership changes.
+    pub fingerprint: String,
+    /// For each table, the other tables its applicable row-level security policies read
+    /// (`positions` → `portfolios`, `assets` for a limited partner).
+    pub policy_dependencies: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableAccess {
+    pub selectable: bool,
+    pub columns: BTreeSet<String>,
+}
+
+/// An open snapshot; dropping it ends the read transaction.
+pub struct Snapshot {
+    pool: PgPool,
+    conn: PoolConnection<Postgres>,
+    spec: ConnectSpec,
+    xmin: String,
+}
+
+/// Rows per progress report while copying.
+const PROGRESS_EVERY_BYTES: usize = 4 << 20;
+
+impl Snapshot {
+    /// Connect and open the run's snapshot.
+    pub async fn open(spec: &ConnectSpec) -> Result<Snapshot> {
+        let pool = spec.connect().await?;
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| spec.query_error("opening a connection", e))?;
+        sqlx::raw_sql(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TimeZone = 'UTC'",
+        )
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| spec.query_error("opening a snapshot", e))?;
+        // The first query fixes the snapshot; its xmin is the next run's watermark.
+        let xmin: String = sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| spec.query_error("reading the snapshot's horizon", e))?;
+        Ok(Snapshot {
+            pool,
+            conn,
+            spec: spec.clone(),
+            xmin,
+        })
+    }
+
+    /// The oldest transaction still running when the snapshot was taken (an xid8, as text).
+    pub fn xmin(&self) -> &str {
+        &self.xmin
+    }
+
+    fn error(&self, context: &str, e: sqlx::Error) -> PgError {
+        self.spec.query_error(context, e)
+    }
+
+    /// The tables, columns and access rules the connected role sees.
+    pub async fn catalog(&mut self) -> Result<Catalog> {
+        let mut catalog = Catalog::default();
+        let rows = sqlx::query(
+            "SELECT c.relname::text AS table_name, a.attname::text AS column_name,
+                    has_table_privilege(c.oid, 'SELECT') AS selectable
+             FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')",
+        )
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(|e| self.error("reading the shared schema", e))?;
+        for row in rows {
+            let table: String = row.get("table_name");
+            let entry = catalog.tables.entry(table).or_default();
+            entry.selectable = row.get("selectable");
+            entry.columns.insert(row.get("column_name"));
+        }
+        catalog.fingerprint = sqlx::query_scalar(
+            "SELECT md5(concat_ws('|',
+                current_user,
+                (SELECT rolsuper::text || rolbypassrls::text FROM pg_roles WHERE rolname = current_user),
+                (SELECT string_agg(c.relname || ':' || has_table_privilege(c.oid, 'SELECT')::text
+                                   || ':' || c.relrowsecurity::text, ',' ORDER BY c.relname)
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')),
+                (SELECT string_agg(tablename || ':' || policyname || ':' || cmd || ':' || roles::text
+                                   || ':' || coalesce(qual, ''), ',' ORDER BY tablename, policyname)
+                 FROM pg_policies WHERE schemaname = 'public'),
+                (SELECT string_agg(rolname, ',' ORDER BY rolname)
+                 FROM pg_roles WHERE pg_has_role(current_user, oid, 'member'))))",
+        )
+        .fetch_one(&mut *self.conn)
+        .await
+        .map_err(|e| self.error("fingerprinting access rules", e))?;
+        // Policies that apply to this role and read other tables make those tables' changes
+        // matter here: a portfolio turning lp_visible changes which positions an LP sees.
+        let policies = sqlx::query(
+            "SELECT tablename::text AS table_name, coalesce(qual, '') AS qual FROM pg_policies
+             WHERE schemaname = 'public' AND cmd IN ('SELECT', 'ALL')
+               AND EXISTS (SELECT 1 FROM unnest(roles) r
+                           WHERE r = 'public' OR pg_has_role(current_user, r, 'member'))",
+        )
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(|e| self.error("reading row-level security policies", e))?;
+        for row in policies {
+            let table: String = row.get("table_name");
+            let qual: String = row.get("qual");
+            let words: BTreeSet<&str> = qual
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .collect();
+            let referenced: BTreeSet<String> = SHARED_TABLES
+                .iter()
+                .map(|t| t.name)
+                .filter(|name| *name != table && words.contains(name))
+                .map(str::to_string)
+                .collect();
+            if !referenced.is_empty() {
+                catalog
+                    .policy_dependencies
+                    .entry(table)
+                    .or_default()
+                    .extend(referenced);
+            }
+        }
+        Ok(catalog)
+    }
+
+    fn select_list(table: &SharedTable) -> String {
+        table
+            .all_columns()
+            .iter()
+            .map(|name| {
+                let kind = table
+                    .columns
+                    .iter()
+                    .find(|(c, _)| c == name)
+                    .map(|(_, k)| *k);
+                match kind {
+                    // CSV booleans as words and fixed-width codes as plain text, so the
+                    // local loader reads them without guessing.
+                    Some(ColumnKind::Boolean) | Some(ColumnKind::Text) => {
+                        format!("{name}::text")
+                    }
+                    _ => name.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Stream `table` (every row, or those written at or after `since`) as CSV into `out`,
+    /// reporting the bytes copied so far. Returns the bytes written.
+    pub async fn copy_table(
+        &mut self,
+        table: &SharedTable,
+        since: Option<&str>,
+        out: &Path,
+        cancel: &AtomicBool,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<usize> {
+        let filter = match since {
+            Some(xid) => format!(" WHERE sync_xid >= '{}'::xid8", checked_xid(xid)?),
+            None => String::new(),
+        };
+        let sql = format!(
+            "COPY (SELECT {} FROM {}{filter}) TO STDOUT (FORMAT csv)",
+            Self::select_list(table),
+            table.name
+        );
+        self.copy_to_file(&sql, table.name, out, cancel, progress)
+            .await
+    }
+
+    /// The tombstones (deleted row ids) written at or after `since`, as CSV `table,row_id`.
+    pub async fn copy_tombstones(
+        &mut self,
+        since: &str,
+        out: &Path,
+        cancel: &AtomicBool,
+    ) -> Result<usize> {
+        let sql = format!(
+            "COPY (SELECT table_name, row_id FROM tombstones WHERE sync_xid >= '{}'::xid8)
+             TO STDOUT (FORMAT csv)",
+            checked_xid(since)?
+        );
+        self.copy_to_file(&sql, "tombstones", out, cancel, &mut |_| {})
+            .await
+    }
+
+    async fn copy_to_file(
+        &mut self,
+        sql: &str,
+        what: &str,
+        out: &Path,
+        cancel: &AtomicBool,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<usize> {
+        let file = std::fs::File::create(out).map_err(|e| PgError::Query {
+            context: format!("writing {what} to {}", out.display()),
+            reason: e.to_string(),
+        })?;
+        let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+        let spec = self.spec.clone();
+        let mut stream = self
+            .conn
+            .copy_out_raw(sql)
+            .await
+            .map_err(|e| spec.query_error(&format!("reading {what}"), e))?;
+        let (mut bytes, mut reported) = (0usize, 0usize);
+        while let Some(chunk) = stream.next().await {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(PgError::Cancelled);
+            }
+            let chunk = chunk.map_err(|e| spec.query_error(&format!("reading {what}"), e))?;
+            file.write_all(&chunk).map_err(|e| PgError::Query {
+                context: format!("writing {what} to {}", out.display()),
+                reason: e.to_string(),
+            })?;
+            bytes += chunk.len();
+            if bytes - reported >= PROGRESS_EVERY_BYTES {
+                reported = bytes;
+                progress(bytes);
+            }
+        }
+        file.flush().map_err(|e| PgError::Query {
+            context: format!("writing {what} to {}", out.display()),
+            reason: e.to_string(),
+        })?;
+        progress(bytes);
+        Ok(bytes)
+    }
+
+    /// Row count, version sum and exact column sums of `table`, as the role sees it.
+    pub async fn checksum(&mut self, table: &SharedTable) -> Result<TableChecksum> {
+        let mut sql = String::from(
+            "SELECT count(*)::text,
+                    coalesce(sum((extract(epoch FROM updated_at) * 1000000)::int8), 0)::text",
+        );
+        for column in table.decimal_columns() {
+            sql.push_str(&format!(", coalesce(sum({column}), 0)::text"));
+        }
+        sql.push_str(&format!(" FROM {}", table.name));
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut *self.conn)
+            .await
+            .map_err(|e| self.error(&format!("checksumming {}", table.name), e))?;
+        let texts: Vec<String> = (0..row.len()).map(|i| row.get::<String, _>(i)).collect();
+        Ok(TableChecksum::from_texts(table, &texts))
+    }
+
+    /// Sum of NAV per portfolio over its whole history, as text (exact).
+    pub async fn nav_totals(&mut self) -> Result<BTreeMap<String, String>> {
+        let rows = sqlx::query(
+            "SELECT portfolio_id::text AS id, sum(nav)::text AS total FROM portfolio_nav
+             GROUP BY portfolio_id",
+        )
+        .fetch_all(&mut *self.conn)
+        .await
+        .map_err(|e| self.error("totalling NAV per portfolio", e))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get::<String, _>("id"),
+                    ballast_engine::schema::normalize_decimal(&r.get::<String, _>("total")),
+                )
+            })
+            .collect())
+    }
+
+    /// End the read transaction and disconnect.
+    pub async fn close(mut self) {
+        let _ = sqlx::raw_sql("COMMIT").execute(&mut *self.conn).await;
+        drop(self.conn);
+        self.pool.close().await;
+    }
+}
+
+/// An xid8 watermark is digits only; anything else in the workspace file is refused rather
+/// than spliced into SQL.
+fn checked_xid(xid: &str) -> Result<&str> {
+    if !xid.is_empty() && xid.len() <= 20 && xid.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(xid)
+    } else {
+        Err(PgError::Invalid {
+            table: "sync_state",
+            column: "watermark",
+            value: xid.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watermarks_must_be_transaction_ids() {
+        assert_eq!(checked_xid("748").unwrap(), "748");
+        for bad in ["", "1; DROP TABLE prices", "-1", "12a", "123456789012345678901"] {
+            assert!(checked_xid(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn booleans_and_text_leave_as_text() {
+        let sql = Snapshot::select_list(ballast_engine::schema::shared_table("portfolios").unwrap());
+        assert!(sql.starts_with("id, code::text,"), "{sql}");
+        assert!(sql.contains("lp_visible::text"), "{sql}");
+        assert!(sql.ends_with("updated_at"), "{sql}");
+    }
+}

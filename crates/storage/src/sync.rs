@@ -1,0 +1,269 @@
+//! Applying one sync run to the mirrors: a [`SyncWriter`] holds a single DuckDB transaction on
+//! its own connection to the workspace, so the app keeps reading the last committed data while
+//! a sync runs, and a killed or cancelled run leaves nothing half-written.
+//!
+//! Each table arrives as a CSV file (what Postgres' `COPY` wrote). A full pull replaces the
+//! table's rows; a delta replaces the rows whose ids it carries and removes tombstoned ids.
+//! Both are delete-by-id then insert, so applying the same file twice changes nothing.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use ballast_engine::schema::{normalize_decimal, SharedTable, TableChecksum};
+use chrono::{DateTime, Utc};
+use duckdb::{params, Connection};
+
+use crate::{Result, SourceInfo, Workspace};
+
+/// How a table's file is applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadMode {
+    /// The file holds every row Postgres shows: rows not in it leave the laptop.
+    Full,
+    /// The file holds rows written since the watermark; tombstones remove deleted ones.
+    Delta,
+}
+
+/// Rows a load brought in and removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoadCounts {
+    pub rows_in: u64,
+    pub rows_deleted: u64,
+}
+
+/// The sync bookkeeping of one mirrored table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSyncState {
+    pub rows: i64,
+    pub last_synced_at: DateTime<Utc>,
+    pub watermark: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// One sync run's open transaction. Dropping it without [`SyncWriter::commit`] rolls back.
+pub struct SyncWriter {
+    conn: Connection,
+    open: bool,
+}
+
+fn quote_path(path: &Path) -> String {
+    path.to_string_lossy().replace('\'', "''")
+}
+
+fn read_csv(table: &SharedTable, path: &Path) -> String {
+    let mut columns = vec!["'id': 'UUID'".to_string()];
+    columns.extend(
+        table
+            .columns
+            .iter()
+            .map(|(name, kind)| format!("'{name}': '{}'", kind.duckdb_type())),
+    );
+    columns.push("'updated_at': 'TIMESTAMPTZ'".to_string());
+    // Postgres' CSV: NULL is an empty unquoted field, an empty string is "" (kept as such).
+    format!(
+        "read_csv('{}', header = false, auto_detect = false, delim = ',', quote = '\"', \
+         escape = '\"', allow_quoted_nulls = false, columns = {{{}}})",
+        quote_path(path),
+        columns.join(", ")
+    )
+}
+
+impl Workspace {
+    /// Start a sync run's transaction on a connection of its own.
+    pub fn sync_writer(&self) -> Result<SyncWriter> {
+        let conn = self.conn().try_clone()?;
+        conn.execute_batch("BEGIN TRANSACTION")?;
+        Ok(SyncWriter { conn, open: true })
+    }
+
+    /// The sync state of every mirrored table that has one.
+    pub fn table_sync_states(&self) -> Result<BTreeMap<String, TableSyncState>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT table_name, row_count, last_synced_at, watermark, verified_at FROM sync_state",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                TableSyncState {
+                    rows: r.get(1)?,
+                    last_synced_at: r.get(2)?,
+                    watermark: r.get(3)?,
+                    verified_at: r.get(4)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+}
+
+impl SyncWriter {
+    /// Load the tombstones file (`table,row_id` per line) the deltas will apply.
+    pub fn load_tombstones(&self, path: &Path) -> Result<u64> {
+        self.conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP TABLE sync_tombstones AS
+             SELECT * FROM read_csv('{}', header = false, auto_detect = false,
+                                    columns = {{'table_name': 'VARCHAR', 'row_id': 'UUID'}})",
+            quote_path(path)
+        ))?;
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM sync_tombstones", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+    }
+
+    /// Apply `table`'s file.
+    pub fn load(&self, table: &SharedTable, path: &Path, mode: LoadMode) -> Result<LoadCounts> {
+        let name = table.name;
+        let local_rows: i64 =
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))?;
+        if mode == LoadMode::Full && local_rows == 0 {
+            // The first pull of a table: straight from the file, no staging.
+            let rows_in = self.conn.execute(
+                &format!("INSERT INTO {name} SELECT * FROM {}", read_csv(table, path)),
+                [],
+            )?;
+            return Ok(LoadCounts {
+                rows_in: rows_in as u64,
+                rows_deleted: 0,
+            });
+        }
+        self.conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP TABLE sync_stage AS SELECT * FROM {}",
+            read_csv(table, path)
+        ))?;
+        let rows_deleted = match mode {
+            LoadMode::Full => self.conn.execute(
+                &format!("DELETE FROM {name} WHERE id NOT IN (SELECT id FROM sync_stage)"),
+                [],
+            )?,
+            LoadMode::Delta => {
+                let has_tombstones: bool = self.conn.query_row(
+                    "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'sync_tombstones'
+                     AND temporary",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if has_tombstones {
+                    self.conn.execute(
+                        &format!(
+                            "DELETE FROM {name} WHERE id IN (SELECT row_id FROM sync_tombstones
+                                                             WHERE table_name = ?)
+                             AND id NOT IN (SELECT id FROM sync_stage)"
+                        ),
+                        params![name],
+                    )?
+                } else {
+                    0
+                }
+            }
+        };
+        self.conn.execute(
+            &format!("DELETE FROM {name} WHERE id IN (SELECT id FROM sync_stage)"),
+            [],
+        )?;
+        let rows_in = self.conn.execute(
+            &format!("INSERT INTO {name} SELECT * FROM sync_stage"),
+            [],
+        )?;
+        self.conn.execute_batch("DROP TABLE sync_stage")?;
+        Ok(LoadCounts {
+            rows_in: rows_in as u64,
+            rows_deleted: rows_deleted as u64,
+        })
+    }
+
+    /// Remove every row of `table` (the role may no longer read it). Returns the rows removed.
+    pub fn clear(&self, table: &SharedTable) -> Result<u64> {
+        Ok(self
+            .conn
+            .execute(&format!("DELETE FROM {}", table.name), [])? as u64)
+    }
+
+    /// The same figures [`ballast_engine::schema::TableChecksum`] holds for Postgres.
+    pub fn checksum(&self, table: &SharedTable) -> Result<TableChecksum> {
+        let mut sql = String::from(
+            "SELECT count(*)::VARCHAR, coalesce(sum(epoch_us(updated_at)), 0)::VARCHAR",
+        );
+        for column in table.decimal_columns() {
+            sql.push_str(&format!(", coalesce(sum({column}), 0)::VARCHAR"));
+        }
+        sql.push_str(&format!(" FROM {}", table.name));
+        let width = 2 + table.decimal_columns().count();
+        let texts = self.conn.query_row(&sql, [], |r| {
+            (0..width)
+                .map(|i| r.get::<_, String>(i))
+                .collect::<duckdb::Result<Vec<String>>>()
+        })?;
+        Ok(TableChecksum::from_texts(table, &texts))
+    }
+
+    /// Sum of NAV per portfolio, as normalised decimal text.
+    pub fn nav_totals(&self) -> Result<BTreeMap<String, String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT portfolio_id::VARCHAR, sum(nav)::VARCHAR FROM portfolio_nav GROUP BY ALL",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, normalize_decimal(&r.get::<_, String>(1)?)))
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Record a table's state after this run.
+    pub fn set_table_state(
+        &self,
+        table: &str,
+        synced_at: DateTime<Utc>,
+        watermark: Option<&str>,
+        verified_at: Option<DateTime<Utc>>,
+    ) -> Result<i64> {
+        let rows: i64 =
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+        self.conn.execute(
+            "INSERT INTO sync_state (table_name, row_count, last_synced_at, watermark, verified_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (table_name) DO UPDATE SET row_count = excluded.row_count,
+                 last_synced_at = excluded.last_synced_at, watermark = excluded.watermark,
+                 verified_at = coalesce(excluded.verified_at, sync_state.verified_at)",
+            params![table, rows, synced_at, watermark, verified_at],
+        )?;
+        Ok(rows)
+    }
+
+    /// Record where the data now comes from.
+    pub fn set_source(&self, source: &SourceInfo) -> Result<()> {
+        self.conn.execute_batch("DELETE FROM workspace_source")?;
+        self.conn.execute(
+            "INSERT INTO workspace_source (kind, label, loaded_at) VALUES (?, ?, ?)",
+            params![source.kind, source.label, source.loaded_at],
+        )?;
+        Ok(())
+    }
+
+    /// Store a setting inside the run's transaction.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Make the whole run visible at once.
+    pub fn commit(mut self) -> Result<()> {
+        self.open = false;
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+}
+
+impl Drop for SyncWriter {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}

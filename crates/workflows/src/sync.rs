@@ -1,0 +1,744 @@
+//! Sync: bring the laptop to exactly what the connected role sees in Postgres, as of one
+//! snapshot, pulling only what changed since the last run.
+//!
+//! One run = one Postgres snapshot ([`Snapshot`]) and one DuckDB transaction ([`SyncWriter`]):
+//! 1. read the catalog (tables, columns, access rules) and report drift;
+//! 2. per table, copy rows written since the table's watermark (all rows the first time, after
+//!    a change of source, or when the role may no longer read the table) and apply them by id,
+//!    with the tombstones written since;
+//! 3. verify: row counts, version sums and exact column sums per table, and NAV totals per
+//!    portfolio, compared between Postgres (same snapshot) and the uncommitted mirrors; a table
+//!    that differs is pulled again in full, then must match;
+//! 4. record each table's new watermark, the source and the run, and commit.
+//!
+//! A run killed at any point leaves the previous commit intact and the next run starts from
+//! the previous watermarks (the history marks the dead run `interrupted`). Cancelling rolls
+//! back the same way.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use ballast_engine::schema::{SharedTable, SHARED_TABLES, UNMIRRORED_TABLES};
+use ballast_pg::snapshot::{Catalog, Snapshot};
+use ballast_pg::{ConnectSpec, PgError};
+use ballast_storage::{LoadMode, RunOutcome, SourceInfo, SyncWriter, Workspace};
+use chrono::{DateTime, Duration, Utc};
+
+use crate::{Result, WorkflowError};
+
+/// Setting: hours between full verifications of the large tables (default 24).
+pub const FULL_VERIFY_HOURS_SETTING: &str = "sync.full_verify_hours";
+const LAST_FULL_VERIFICATION_SETTING: &str = "sync.last_full_verification";
+const ACCESS_FINGERPRINT_SETTING: &str = "sync.access_fingerprint";
+const DEFAULT_FULL_VERIFY_HOURS: i64 = 24;
+
+/// Tables up to this many rows are verified on every run; larger ones on a full verification
+/// (see [`SyncOptions::verify_all`] and [`FULL_VERIFY_HOURS_SETTING`]) or when their
+/// visibility may have changed.
+pub const SMALL_TABLE_ROWS: i64 = 50_000;
+
+/// How to run a sync.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Verify every table, whatever its size and however recently it was verified.
+    pub verify_all: bool,
+    /// Set to stop the run; it then rolls back and is recorded as cancelled.
+    pub cancel: Arc<AtomicBool>,
+}
+
+/// A step of a sync, for progress displays.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncProgress {
+    Connecting,
+    /// Copying `table` out of Postgres: `bytes` so far.
+    Copying {
+        table: &'static str,
+        bytes: usize,
+        index: usize,
+        tables: usize,
+    },
+    /// `table` applied to the mirrors.
+    Applied {
+        table: &'static str,
+        rows_in: u64,
+        rows_deleted: u64,
+        index: usize,
+        tables: usize,
+    },
+    Verifying {
+        table: &'static str,
+        index: usize,
+        tables: usize,
+    },
+    Repairing {
+        table: &'static str,
+        reason: String,
+    },
+    Committing,
+}
+
+impl SyncProgress {
+    /// Share of the run done, 0–100.
+    pub fn percent(&self) -> f64 {
+        let share = |index: usize, tables: usize, within: f64| {
+            (index as f64 + within) / tables.max(1) as f64
+        };
+        match self {
+            SyncProgress::Connecting => 0.0,
+            SyncProgress::Copying { index, tables, .. } => 5.0 + 75.0 * share(*index, *tables, 0.0),
+            SyncProgress::Applied { index, tables, .. } => 5.0 + 75.0 * share(*index, *tables, 1.0),
+            SyncProgress::Verifying { index, tables, .. } => {
+                80.0 + 15.0 * share(*index, *tables, 0.0)
+            }
+            SyncProgress::Repairing { .. } => 90.0,
+            SyncProgress::Committing => 97.0,
+        }
+    }
+
+    /// The table the step concerns, if any.
+    pub fn table(&self) -> Option<&'static str> {
+        match self {
+            SyncProgress::Copying { table, .. }
+            | SyncProgress::Applied { table, .. }
+            | SyncProgress::Verifying { table, .. }
+            | SyncProgress::Repairing { table, .. } => Some(table),
+            SyncProgress::Connecting | SyncProgress::Committing => None,
+        }
+    }
+
+    /// One line for a person.
+    pub fn describe(&self) -> String {
+        match self {
+            SyncProgress::Connecting => "connecting to Postgres".to_string(),
+            SyncProgress::Copying { table, bytes, .. } => {
+                format!("copying {table} ({:.1} MB)", *bytes as f64 / 1e6)
+            }
+            SyncProgress::Applied {
+                table,
+                rows_in,
+                rows_deleted,
+                ..
+            } => format!("applied {table}: {rows_in} rows in, {rows_deleted} deleted"),
+            SyncProgress::Verifying { table, .. } => format!("verifying {table}"),
+            SyncProgress::Repairing { table, reason } => {
+                format!("repairing {table} ({reason}): pulling it again in full")
+            }
+            SyncProgress::Committing => "committing".to_string(),
+        }
+    }
+}
+
+/// What the verification of one table found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableCheck {
+    pub table: String,
+    /// `None` when it matched at once; the difference found when it had to be repaired.
+    pub repaired: Option<String>,
+}
+
+/// The verification step of a run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Verification {
+    /// Every mirrored table was checked (not only the small and the affected ones).
+    pub full: bool,
+    pub checked: Vec<TableCheck>,
+    /// Tables not checked this run, with when they last matched.
+    pub not_checked: Vec<(String, Option<DateTime<Utc>>)>,
+    /// NAV totals per portfolio matched to the cent.
+    pub nav_totals_match: bool,
+}
+
+impl Verification {
+    /// One line for the history: `passed: 14 of 14 tables (full), 1 repaired (positions: …)`.
+    pub fn summary(&self) -> String {
+        let total = self.checked.len() + self.not_checked.len();
+        let mut text = format!(
+            "passed: {} of {total} tables{}",
+            self.checked.len(),
+            if self.full { " (full)" } else { "" }
+        );
+        let repaired: Vec<String> = self
+            .checked
+            .iter()
+            .filter_map(|c| c.repaired.as_ref().map(|r| format!("{}: {r}", c.table)))
+            .collect();
+        if !repaired.is_empty() {
+            text.push_str(&format!(
+                ", {} repaired ({})",
+                repaired.len(),
+                repaired.join("; ")
+            ));
+        }
+        if self.nav_totals_match {
+            text.push_str(", NAV totals match");
+        }
+        text
+    }
+}
+
+/// Summary of a finished sync.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncSummary {
+    pub rows_in: u64,
+    pub rows_deleted: u64,
+    pub tables: usize,
+    /// Tables pulled in full this run (first sync, new source, lost access, repairs).
+    pub full_tables: Vec<String>,
+    pub source: String,
+    pub verification: Verification,
+    /// Schema drift and access changes the user should know about.
+    pub notes: Vec<String>,
+}
+
+/// Pull what changed into the workspace, recorded in the sync history. On failure or cancel
+/// the workspace keeps its previous data.
+pub async fn sync(
+    workspace: &Workspace,
+    spec: &ConnectSpec,
+    options: &SyncOptions,
+    progress: &mut (dyn FnMut(SyncProgress) + Send),
+) -> Result<SyncSummary> {
+    let run = workspace.begin_sync_run()?;
+    let outcome = run_once(workspace, spec, options, progress).await;
+    let record = match &outcome {
+        Ok(summary) => RunOutcome {
+            status: "succeeded".into(),
+            rows_in: summary.rows_in as i64,
+            rows_deleted: summary.rows_deleted as i64,
+            verification: Some(summary.verification.summary()),
+            notes: (!summary.notes.is_empty()).then(|| summary.notes.join("; ")),
+            error: None,
+        },
+        Err(WorkflowError::Cancelled) => RunOutcome {
+            status: "cancelled".into(),
+            error: Some("cancelled by the user; nothing was applied".into()),
+            ..RunOutcome::default()
+        },
+        Err(e) => RunOutcome {
+            status: "failed".into(),
+            error: Some(spec.redact(&e.to_string())),
+            ..RunOutcome::default()
+        },
+    };
+    workspace.finish_sync_run(&run, &record)?;
+    outcome
+}
+
+fn cancelled(e: PgError) -> WorkflowError {
+    match e {
+        PgError::Cancelled => WorkflowError::Cancelled,
+        other => other.into(),
+    }
+}
+
+async fn run_once(
+    workspace: &Workspace,
+    spec: &ConnectSpec,
+    options: &SyncOptions,
+    progress: &mut (dyn FnMut(SyncProgress) + Send),
+) -> Result<SyncSummary> {
+    progress(SyncProgress::Connecting);
+    let mut snapshot = Snapshot::open(spec).await?;
+    let started = Utc::now();
+    let outcome = Run {
+        workspace,
+        spec,
+        options,
+        progress,
+        started,
+        files: tempfile::tempdir().map_err(|e| WorkflowError::Io {
+            context: "creating a folder for the sync's files".into(),
+            source: e,
+        })?,
+    }
+    .apply(&mut snapshot)
+    .await;
+    snapshot.close().await;
+    outcome
+}
+
+/// Columns Ballast needs that Postgres lacks are an error; tables and columns Postgres has
+/// that Ballast does not mirror are notes.
+fn schema_drift(catalog: &Catalog) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    for table in SHARED_TABLES {
+        let access = catalog
+            .tables
+            .get(table.name)
+            .ok_or_else(|| WorkflowError::SchemaDrift {
+                table: table.name.to_string(),
+                problem: "the table is missing from Postgres".into(),
+            })?;
+        if let Some(missing) = table
+            .all_columns()
+            .into_iter()
+            .find(|c| !access.columns.contains(*c))
+        {
+            return Err(WorkflowError::SchemaDrift {
+                table: table.name.to_string(),
+                problem: format!("column {missing} is missing from Postgres"),
+            });
+        }
+        let known = table.all_columns();
+        let extra: Vec<&str> = access
+            .columns
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !known.contains(c) && *c != "created_at" && *c != "sync_xid")
+            .collect();
+        if !extra.is_empty() {
+            notes.push(format!(
+                "{} has new column(s) not mirrored yet: {}",
+                table.name,
+                extra.join(", ")
+            ));
+        }
+    }
+    let new_tables: Vec<&str> = catalog
+        .tables
+        .keys()
+        .map(String::as_str)
+        .filter(|t| SHARED_TABLES.iter().all(|s| s.name != *t) && !UNMIRRORED_TABLES.contains(t))
+        .collect();
+    if !new_tables.is_empty() {
+        notes.push(format!(
+            "Postgres has new table(s) not mirrored yet: {}",
+            new_tables.join(", ")
+        ));
+    }
+    Ok(notes)
+}
+
+struct Run<'a> {
+    workspace: &'a Workspace,
+    spec: &'a ConnectSpec,
+    options: &'a SyncOptions,
+    progress: &'a mut (dyn FnMut(SyncProgress) + Send),
+    started: DateTime<Utc>,
+    files: tempfile::TempDir,
+}
+
+impl Run<'_> {
+    fn check_cancel(&self) -> Result<()> {
+        if self.options.cancel.load(Ordering::Relaxed) {
+            Err(WorkflowError::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Copy `table` (since `since`, or whole) and apply it.
+    async fn pull(
+        &mut self,
+        snapshot: &mut Snapshot,
+        writer: &SyncWriter,
+        table: &'static SharedTable,
+        since: Option<&str>,
+        index: usize,
+    ) -> Result<ballast_storage::LoadCounts> {
+        let path = self.files.path().join(format!("{}.csv", table.name));
+        let tables = SHARED_TABLES.len();
+        let progress = &mut *self.progress;
+        progress(SyncProgress::Copying {
+            table: table.name,
+            bytes: 0,
+            index,
+            tables,
+        });
+        snapshot
+            .copy_table(table, since, &path, &self.options.cancel, &mut |bytes| {
+                progress(SyncProgress::Copying {
+                    table: table.name,
+                    bytes,
+                    index,
+                    tables,
+                })
+            })
+            .await
+            .map_err(cancelled)?;
+        if self.options.cancel.load(Ordering::Relaxed) {
+            return Err(WorkflowError::Cancelled);
+        }
+        let mode = if since.is_some() {
+            LoadMode::Delta
+        } else {
+            LoadMode::Full
+        };
+        let counts = writer.load(table, &path, mode)?;
+        let _ = std::fs::remove_file(&path);
+        progress(SyncProgress::Applied {
+            table: table.name,
+            rows_in: counts.rows_in,
+            rows_deleted: counts.rows_deleted,
+            index,
+            tables,
+        });
+        Ok(counts)
+    }
+
+    async fn apply(mut self, snapshot: &mut Snapshot) -> Result<SyncSummary> {
+        let catalog = snapshot.catalog().await?;
+        let mut notes = schema_drift(&catalog)?;
+        let workspace = self.workspace;
+        let states = workspace.table_sync_states()?;
+        let same_source = workspace
+            .source()?
+            .is_some_and(|s| s.kind == "postgres" && s.label == self.spec.display_url());
+        let fingerprint_changed = workspace.setting(ACCESS_FINGERPRINT_SETTING)?.as_deref()
+            != Some(catalog.fingerprint.as_str());
+        let can_see_deletes = catalog
+            .tables
+            .get("tombstones")
+            .is_some_and(|t| t.selectable);
+        let watermark = |table: &str| -> Option<String> {
+            if !(same_source && can_see_deletes) {
+                return None;
+            }
+            states.get(table).and_then(|s| s.watermark.clone())
+        };
+
+        let writer = workspace.sync_writer()?;
+        let oldest = SHARED_TABLES
+            .iter()
+            .filter_map(|t| watermark(t.name))
+            .min_by_key(|w| w.parse::<u64>().unwrap_or(0));
+        if let Some(since) = &oldest {
+            let path = self.files.path().join("tombstones.csv");
+            snapshot
+                .copy_tombstones(since, &path, &self.options.cancel)
+                .await
+                .map_err(cancelled)?;
+            writer.load_tombstones(&path)?;
+        }
+
+        let (mut rows_in, mut rows_deleted) = (0u64, 0u64);
+        let mut changed: BTreeSet<&'static str> = BTreeSet::new();
+        let mut full_tables = Vec::new();
+        for (index, table) in SHARED_TABLES.iter().enumerate() {
+            self.check_cancel()?;
+            if !catalog.tables[table.name].selectable {
+                let removed = writer.clear(table)?;
+                if removed > 0 {
+                    changed.insert(table.name);
+                    rows_deleted += removed;
+                    notes.push(format!(
+                        "this login may no longer read {}: its {removed} rows left the laptop",
+                        table.name
+                    ));
+                }
+                continue;
+            }
+            let since = watermark(table.name);
+            if since.is_none() {
+                full_tables.push(table.name.to_string());
+            }
+            let counts = self
+                .pull(snapshot, &writer, table, since.as_deref(), index)
+                .await?;
+            if counts.rows_in > 0 || counts.rows_deleted > 0 {
+                changed.insert(table.name);
+            }
+            rows_in += counts.rows_in;
+            rows_deleted += counts.rows_deleted;
+        }
+
+        let full_every = workspace
+            .setting(FULL_VERIFY_HOURS_SETTING)?
+            .and_then(|h| h.parse::<i64>().ok())
+            .unwrap_or(DEFAULT_FULL_VERIFY_HOURS);
+        let last_full = workspace
+            .setting(LAST_FULL_VERIFICATION_SETTING)?
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let full = self.options.verify_all
+            || fingerprint_changed
+            || !same_source
+            || last_full.is_none_or(|t| self.started - t > Duration::hours(full_every));
+        let verification = self
+            .verify(
+                snapshot,
+                &writer,
+                &catalog,
+                &states,
+                full,
+                &mut changed,
+                &mut full_tables,
+            )
+            .await?;
+
+        self.check_cancel()?;
+        (self.progress)(SyncProgress::Committing);
+        let checked: BTreeSet<&str> = verification
+            .checked
+            .iter()
+            .map(|c| c.table.as_str())
+            .collect();
+        for table in SHARED_TABLES {
+            let readable = catalog.tables[table.name].selectable;
+            writer.set_table_state(
+                table.name,
+                self.started,
+                readable.then(|| snapshot.xmin()),
+                checked.contains(table.name).then_some(self.started),
+            )?;
+        }
+        if full {
+            writer.set_setting(LAST_FULL_VERIFICATION_SETTING, &self.started.to_rfc3339())?;
+        }
+        writer.set_setting(ACCESS_FINGERPRINT_SETTING, &catalog.fingerprint)?;
+        let source = SourceInfo {
+            kind: "postgres".into(),
+            label: self.spec.display_url().to_string(),
+            loaded_at: self.started,
+        };
+        writer.set_source(&source)?;
+        writer.commit()?;
+        Ok(SyncSummary {
+            rows_in,
+            rows_deleted,
+            tables: SHARED_TABLES.len(),
+            full_tables,
+            source: source.label,
+            verification,
+            notes,
+        })
+    }
+
+    /// Compare Postgres and the mirrors; pull a differing table again, then insist.
+    #[allow(clippy::too_many_arguments)]
+    async fn verify(
+        &mut self,
+        snapshot: &mut Snapshot,
+        writer: &SyncWriter,
+        catalog: &Catalog,
+        states: &BTreeMap<String, ballast_storage::TableSyncState>,
+        full: bool,
+        changed: &mut BTreeSet<&'static str>,
+        full_tables: &mut Vec<String>,
+    ) -> Result<Verification> {
+        let mut verification = Verification {
+            full,
+            ..Verification::default()
+        };
+        let readable: Vec<&'static SharedTable> = SHARED_TABLES
+            .iter()
+            .filter(|t| catalog.tables[t.name].selectable)
+            .collect();
+        let mut checked: BTreeSet<&str> = BTreeSet::new();
+        // Repeat until no repair widens the set: a repaired parent (portfolios) makes the
+        // tables whose visibility depends on it (positions) worth checking too.
+        loop {
+            let due: Vec<&'static SharedTable> = readable
+                .iter()
+                .copied()
+                .filter(|t| !checked.contains(t.name))
+                .filter(|t| {
+                    let small = states.get(t.name).is_none_or(|s| s.rows <= SMALL_TABLE_ROWS);
+                    let depends_on_change = catalog
+                        .policy_dependencies
+                        .get(t.name)
+                        .is_some_and(|deps| deps.iter().any(|d| changed.contains(d.as_str())));
+                    full || small || depends_on_change
+                })
+                .collect();
+            if due.is_empty() {
+                break;
+            }
+            for table in due {
+                self.check_cancel()?;
+                (self.progress)(SyncProgress::Verifying {
+                    table: table.name,
+                    index: checked.len(),
+                    tables: readable.len(),
+                });
+                checked.insert(table.name);
+                let postgres = snapshot.checksum(table).await?;
+                let local = writer.checksum(table)?;
+                let Some(difference) = postgres.difference(&local) else {
+                    verification.checked.push(TableCheck {
+                        table: table.name.to_string(),
+                        repaired: None,
+                    });
+                    continue;
+                };
+                self.repair(snapshot, writer, table, &difference).await?;
+                let again = writer.checksum(table)?;
+                if let Some(still) = postgres.difference(&again) {
+                    return Err(WorkflowError::Verification {
+                        table: table.name.to_string(),
+                        detail: format!("Postgres vs laptop after a full pull: {still}"),
+                    });
+                }
+                changed.insert(table.name);
+                full_tables.push(table.name.to_string());
+                verification.checked.push(TableCheck {
+                    table: table.name.to_string(),
+                    repaired: Some(difference),
+                });
+            }
+        }
+        verification.not_checked = readable
+            .iter()
+            .filter(|t| !checked.contains(t.name))
+            .map(|t| {
+                (
+                    t.name.to_string(),
+                    states.get(t.name).and_then(|s| s.verified_at),
+                )
+            })
+            .collect();
+
+        if checked.contains("portfolio_nav") {
+            let postgres = snapshot.nav_totals().await?;
+            if postgres != writer.nav_totals()? {
+                let table = ballast_engine::schema::shared_table("portfolio_nav")
+                    .expect("portfolio_nav is mirrored");
+                self.repair(snapshot, writer, table, "NAV totals differ")
+                    .await?;
+                if postgres != writer.nav_totals()? {
+                    return Err(WorkflowError::Verification {
+                        table: "portfolio_nav".into(),
+                        detail: "NAV totals per portfolio differ after a full pull".into(),
+                    });
+                }
+            }
+            verification.nav_totals_match = true;
+        }
+        Ok(verification)
+    }
+
+    async fn repair(
+        &mut self,
+        snapshot: &mut Snapshot,
+        writer: &SyncWriter,
+        table: &'static SharedTable,
+        reason: &str,
+    ) -> Result<()> {
+        (self.progress)(SyncProgress::Repairing {
+            table: table.name,
+            reason: reason.to_string(),
+        });
+        let index = SHARED_TABLES
+            .iter()
+            .position(|t| t.name == table.name)
+            .unwrap_or(0);
+        self.pull(snapshot, writer, table, None, index).await?;
+        Ok(())
+    }
+}
+
+/// Setting: data older than this many hours is marked stale (default 24).
+pub const STALE_AFTER_HOURS_SETTING: &str = "freshness.stale_after_hours";
+const DEFAULT_STALE_AFTER_HOURS: i64 = 24;
+
+/// How fresh the laptop's data is, for the banner on every screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Freshness {
+    /// `demo` or `postgres`; `None` before any data.
+    pub kind: Option<String>,
+    /// The oldest table's last successful sync (the data is as fresh as its stalest table).
+    pub as_of: Option<DateTime<Utc>>,
+    /// `synced 3 h ago`, `demo data generated 2 days ago`, `never synced`.
+    pub label: String,
+    /// Synced data older than the configured age.
+    pub stale: bool,
+    pub stale_after_hours: i64,
+    /// Tables older than the configured age, by name.
+    pub stale_tables: Vec<String>,
+}
+
+/// `just now`, `12 min ago`, `3 h ago`, `2 days ago`.
+pub fn age_label(age: Duration) -> String {
+    let minutes = age.num_minutes();
+    match minutes {
+        i64::MIN..=0 => "just now".to_string(),
+        1..=59 => format!("{minutes} min ago"),
+        60..=2879 => format!("{} h ago", minutes / 60),
+        _ => format!("{} days ago", minutes / 1440),
+    }
+}
+
+/// The workspace's freshness at `now`.
+pub fn freshness(workspace: &Workspace, now: DateTime<Utc>) -> Result<Freshness> {
+    let stale_after_hours = workspace
+        .setting(STALE_AFTER_HOURS_SETTING)?
+        .and_then(|h| h.parse::<i64>().ok())
+        .filter(|h| *h > 0)
+        .unwrap_or(DEFAULT_STALE_AFTER_HOURS);
+    let source = workspace.source()?;
+    let tables = workspace.freshness()?;
+    let as_of = tables.iter().map(|t| t.last_synced_at).min();
+    let limit = Duration::hours(stale_after_hours);
+    let synced = source.as_ref().is_some_and(|s| s.kind == "postgres");
+    let stale_tables: Vec<String> = if synced {
+        tables
+            .iter()
+            .filter(|t| now - t.last_synced_at > limit)
+            .map(|t| t.table.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let label = match (&source, as_of) {
+        (Some(s), Some(t)) if s.kind == "demo" => {
+            format!("demo data generated {}", age_label(now - t))
+        }
+        (Some(_), Some(t)) => format!("synced {}", age_label(now - t)),
+        _ => "never synced".to_string(),
+    };
+    Ok(Freshness {
+        kind: source.map(|s| s.kind),
+        as_of,
+        label,
+        stale: !stale_tables.is_empty(),
+        stale_after_hours,
+        stale_tables,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_like_a_person_would_say_them() {
+        let cases = [
+            (Duration::seconds(-5), "just now"),
+            (Duration::seconds(40), "just now"),
+            (Duration::minutes(12), "12 min ago"),
+            (Duration::minutes(59), "59 min ago"),
+            (Duration::minutes(60), "1 h ago"),
+            (Duration::minutes(3 * 60 + 20), "3 h ago"),
+            (Duration::hours(47), "47 h ago"),
+            (Duration::hours(48), "2 days ago"),
+            (Duration::days(9), "9 days ago"),
+        ];
+        for (age, want) in cases {
+            assert_eq!(age_label(age), want, "{age}");
+        }
+    }
+
+    #[test]
+    fn verification_summaries_say_what_was_checked_and_repaired() {
+        let v = Verification {
+            full: false,
+            checked: vec![
+                TableCheck {
+                    table: "portfolios".into(),
+                    repaired: None,
+                },
+                TableCheck {
+                    table: "positions".into(),
+                    repaired: Some("10 rows vs 12".into()),
+                },
+            ],
+            not_checked: vec![("prices".into(), None)],
+            nav_totals_match: true,
+        };
+        assert_eq!(
+            v.summary(),
+            "passed: 2 of 3 tables, 1 repaired (positions: 10 rows vs 12), NAV totals match"
+        );
+    }
+}
