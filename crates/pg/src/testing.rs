@@ -92,6 +92,29 @@ pub async fn execute(url: &str, sql: &str) {
     conn.close().await.ok();
 }
 
+/// Every mirrored table's checksum as `spec`'s role sees it now (one snapshot).
+pub async fn checksums(
+    spec: &crate::ConnectSpec,
+) -> Vec<(&'static str, ballast_engine::schema::TableChecksum)> {
+    let mut snapshot = crate::snapshot::Snapshot::open(spec)
+        .await
+        .expect("open a snapshot");
+    let catalog = snapshot.catalog().await.expect("catalog");
+    let mut out = Vec::new();
+    for table in ballast_engine::schema::SHARED_TABLES {
+        let checksum = if catalog.tables[table.name].selectable {
+            snapshot.checksum(table).await.expect("checksum")
+        } else {
+            // A table the role may not read is an empty table to it.
+            let zeros = vec!["0".to_string(); 2 + table.decimal_columns().count()];
+            ballast_engine::schema::TableChecksum::from_texts(table, &zeros)
+        };
+        out.push((table.name, checksum));
+    }
+    snapshot.close().await;
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

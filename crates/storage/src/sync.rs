@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use ballast_engine::schema::{normalize_decimal, SharedTable, TableChecksum};
+use ballast_engine::schema::{normalize_decimal, SharedTable, TableChecksum, SHARED_TABLES};
 use chrono::{DateTime, Utc};
 use duckdb::{params, Connection};
 
@@ -68,7 +68,41 @@ fn read_csv(table: &SharedTable, path: &Path) -> String {
     )
 }
 
+fn checksum(conn: &Connection, table: &SharedTable) -> Result<TableChecksum> {
+    let mut sql =
+        String::from("SELECT count(*)::VARCHAR, coalesce(sum(epoch_us(updated_at)), 0)::VARCHAR");
+    for column in table.decimal_columns() {
+        sql.push_str(&format!(", coalesce(sum({column}), 0)::VARCHAR"));
+    }
+    sql.push_str(&format!(" FROM {}", table.name));
+    let width = 2 + table.decimal_columns().count();
+    let texts = conn.query_row(&sql, [], |r| {
+        (0..width)
+            .map(|i| r.get::<_, String>(i))
+            .collect::<duckdb::Result<Vec<String>>>()
+    })?;
+    Ok(TableChecksum::from_texts(table, &texts))
+}
+
 impl Workspace {
+    /// The committed checksum of every mirror, in [`SHARED_TABLES`] order.
+    pub fn mirror_checksums(&self) -> Result<Vec<(&'static str, TableChecksum)>> {
+        let conn = self.conn();
+        SHARED_TABLES
+            .iter()
+            .map(|t| Ok((t.name, checksum(&conn, t)?)))
+            .collect()
+    }
+
+    /// Rows in `table` that share an id with another row (always 0 unless a bug).
+    pub fn duplicate_ids(&self, table: &SharedTable) -> Result<i64> {
+        Ok(self.conn().query_row(
+            &format!("SELECT count(*) - count(DISTINCT id) FROM {}", table.name),
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Start a sync run's transaction on a connection of its own.
     pub fn sync_writer(&self) -> Result<SyncWriter> {
         let conn = self.conn().try_clone()?;
@@ -182,22 +216,10 @@ impl SyncWriter {
             .execute(&format!("DELETE FROM {}", table.name), [])? as u64)
     }
 
-    /// The same figures [`ballast_engine::schema::TableChecksum`] holds for Postgres.
+    /// The same figures [`ballast_engine::schema::TableChecksum`] holds for Postgres, of
+    /// the mirror as this (uncommitted) run sees it.
     pub fn checksum(&self, table: &SharedTable) -> Result<TableChecksum> {
-        let mut sql = String::from(
-            "SELECT count(*)::VARCHAR, coalesce(sum(epoch_us(updated_at)), 0)::VARCHAR",
-        );
-        for column in table.decimal_columns() {
-            sql.push_str(&format!(", coalesce(sum({column}), 0)::VARCHAR"));
-        }
-        sql.push_str(&format!(" FROM {}", table.name));
-        let width = 2 + table.decimal_columns().count();
-        let texts = self.conn.query_row(&sql, [], |r| {
-            (0..width)
-                .map(|i| r.get::<_, String>(i))
-                .collect::<duckdb::Result<Vec<String>>>()
-        })?;
-        Ok(TableChecksum::from_texts(table, &texts))
+        checksum(&self.conn, table)
     }
 
     /// Sum of NAV per portfolio, as normalised decimal text.

@@ -251,6 +251,8 @@ async fn run_once(
             context: "creating a folder for the sync's files".into(),
             source: e,
         })?,
+        rows_in: 0,
+        rows_deleted: 0,
     }
     .apply(&mut snapshot)
     .await;
@@ -317,6 +319,9 @@ struct Run<'a> {
     progress: &'a mut (dyn FnMut(SyncProgress) + Send),
     started: DateTime<Utc>,
     files: tempfile::TempDir,
+    /// Rows brought in and removed so far, repairs included.
+    rows_in: u64,
+    rows_deleted: u64,
 }
 
 impl Run<'_> {
@@ -367,6 +372,8 @@ impl Run<'_> {
         };
         let counts = writer.load(table, &path, mode)?;
         let _ = std::fs::remove_file(&path);
+        self.rows_in += counts.rows_in;
+        self.rows_deleted += counts.rows_deleted;
         progress(SyncProgress::Applied {
             table: table.name,
             rows_in: counts.rows_in,
@@ -412,7 +419,6 @@ impl Run<'_> {
             writer.load_tombstones(&path)?;
         }
 
-        let (mut rows_in, mut rows_deleted) = (0u64, 0u64);
         let mut changed: BTreeSet<&'static str> = BTreeSet::new();
         let mut full_tables = Vec::new();
         for (index, table) in SHARED_TABLES.iter().enumerate() {
@@ -421,7 +427,7 @@ impl Run<'_> {
                 let removed = writer.clear(table)?;
                 if removed > 0 {
                     changed.insert(table.name);
-                    rows_deleted += removed;
+                    self.rows_deleted += removed;
                     notes.push(format!(
                         "this login may no longer read {}: its {removed} rows left the laptop",
                         table.name
@@ -439,8 +445,6 @@ impl Run<'_> {
             if counts.rows_in > 0 || counts.rows_deleted > 0 {
                 changed.insert(table.name);
             }
-            rows_in += counts.rows_in;
-            rows_deleted += counts.rows_deleted;
         }
 
         let full_every = workspace
@@ -495,8 +499,8 @@ impl Run<'_> {
         writer.set_source(&source)?;
         writer.commit()?;
         Ok(SyncSummary {
-            rows_in,
-            rows_deleted,
+            rows_in: self.rows_in,
+            rows_deleted: self.rows_deleted,
             tables: SHARED_TABLES.len(),
             full_tables,
             source: source.label,

@@ -1,0 +1,573 @@
+//! Incremental sync against a real Postgres (a fresh database per test) into real DuckDB
+//! files: only changes travel, stragglers and deletes arrive, one snapshot per run, tampered
+//! mirrors are repaired, row-level security changes are followed, schema drift is reported,
+//! cancel and failures leave the workspace as it was, and the outbox delivers exactly once.
+//!
+//! Transaction ids are cluster-wide, so a test's exact "rows in" counts would shift if another
+//! test's transaction were open during its snapshot: the tests of this file run one at a time.
+
+use std::sync::atomic::Ordering;
+
+use ballast_engine::schema::{shared_table, TableChecksum, SHARED_TABLES};
+use ballast_pg::{testing, ConnectSpec};
+use ballast_sample_data::DemoConfig;
+use ballast_storage::Workspace;
+use ballast_workflows::{self as workflows, SyncOptions, SyncProgress, SyncSummary, WorkflowError};
+use chrono::{Duration, Utc};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn seeded(label: &str) -> Option<(String, ConnectSpec, ballast_engine::Dataset)> {
+    let admin = testing::admin_url()?;
+    let url = testing::fresh_database(&admin, label).await;
+    let spec = ConnectSpec::new(&url, None);
+    let pool = spec.connect().await.unwrap();
+    ballast_pg::migrate(&pool).await.unwrap();
+    let data = ballast_sample_data::generate(&DemoConfig::small());
+    ballast_pg::seed(&pool, &spec, &data).await.unwrap();
+    pool.close().await;
+    Some((url, spec, data))
+}
+
+async fn sync(ws: &Workspace, spec: &ConnectSpec) -> SyncSummary {
+    workflows::sync(ws, spec, &SyncOptions::default(), &mut |_| {})
+        .await
+        .unwrap()
+}
+
+/// The laptop holds exactly what Postgres shows `spec`: same counts, versions and sums in
+/// every table, and no id twice.
+async fn assert_mirrors_equal(ws: &Workspace, spec: &ConnectSpec) {
+    let postgres: Vec<(&str, TableChecksum)> = testing::checksums(spec).await;
+    let local = ws.mirror_checksums().unwrap();
+    for ((table, pg), (_, laptop)) in postgres.iter().zip(&local) {
+        assert_eq!(pg.difference(laptop), None, "{table}");
+        let duplicates = ws.duplicate_ids(shared_table(table).unwrap()).unwrap();
+        assert_eq!(duplicates, 0, "{table} has an id twice");
+    }
+}
+
+async fn sql(url: &str, statements: &str) {
+    testing::execute(url, statements).await;
+}
+
+fn workspace(dir: &tempfile::TempDir, name: &str) -> Workspace {
+    Workspace::open(&dir.path().join(name)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_changes_travel_deletes_arrive_and_a_second_run_changes_nothing() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, data)) = seeded("incremental").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    let first = sync(&ws, &spec).await;
+    assert_eq!(first.full_tables.len(), SHARED_TABLES.len());
+    assert_mirrors_equal(&ws, &spec).await;
+
+    let prices: Vec<String> = ws.all_prices().unwrap()[..3]
+        .iter()
+        .map(|p| p.asset_id.clone())
+        .collect();
+    let (kept, deleted) = (&data.risk_limits[0], &data.risk_limits[1]);
+    let portfolio = &data.portfolios[0].id;
+    sql(
+        &url,
+        &format!(
+            "UPDATE prices SET close = close + 1
+               WHERE id IN (SELECT id FROM prices WHERE asset_id IN ('{}', '{}', '{}')
+                            ORDER BY asset_id, date LIMIT 3);
+             INSERT INTO risk_limits (portfolio_id, metric, threshold, severity)
+               VALUES ('{portfolio}', 'volatility', 0.5, 'info');
+             DELETE FROM risk_limits WHERE id = '{}';
+             -- inserted and deleted between two syncs: must never reach the laptop
+             INSERT INTO risk_limits (id, portfolio_id, metric, threshold, severity)
+               VALUES ('00000000-0000-0000-0000-00000000abcd', '{portfolio}', 'var_95', 0.1, 'info');
+             DELETE FROM risk_limits WHERE id = '00000000-0000-0000-0000-00000000abcd';
+             DELETE FROM positions WHERE id = (SELECT id FROM positions ORDER BY id LIMIT 1);",
+            prices[0], prices[1], prices[2], deleted.id
+        ),
+    )
+    .await;
+    let second = sync(&ws, &spec).await;
+    assert_eq!(second.full_tables, Vec::<String>::new(), "incremental");
+    assert_eq!((second.rows_in, second.rows_deleted), (4, 2), "{second:?}");
+    assert_mirrors_equal(&ws, &spec).await;
+    let limits = ws.risk_limits(portfolio).unwrap();
+    assert!(limits.iter().any(|l| l.id == kept.id));
+    assert!(limits.iter().all(|l| l.id != deleted.id));
+    assert!(limits.iter().any(|l| l.metric == "volatility"));
+
+    let before = ws.mirror_checksums().unwrap();
+    let third = sync(&ws, &spec).await;
+    assert_eq!((third.rows_in, third.rows_deleted), (0, 0));
+    assert_eq!(ws.mirror_checksums().unwrap(), before, "idempotent");
+    let runs = ws.sync_runs(10).unwrap();
+    assert_eq!(runs.len(), 3);
+    assert_eq!(
+        (runs[1].rows_in, runs[1].rows_deleted, runs[1].status.as_str()),
+        (4, 2, "succeeded")
+    );
+    assert!(runs[0].verification.as_deref().unwrap().starts_with("passed"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_straggler_that_commits_after_a_sync_arrives_on_the_next_exactly_once() {
+    let _serial = SERIAL.lock().await;
+    let Some((_url, spec, data)) = seeded("straggler").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    sync(&ws, &spec).await;
+
+    // Transaction A writes before the sync and commits after it: its rows carry a version
+    // older than the sync's own start. Transaction B begins before the sync but first writes
+    // after it.
+    let pool = spec.connect().await.unwrap();
+    let mut a = pool.begin().await.unwrap();
+    let portfolio = &data.portfolios[1].id;
+    sqlx::query(
+        "INSERT INTO risk_limits (id, portfolio_id, metric, threshold, severity)
+         VALUES ('00000000-0000-0000-0000-0000000000a1', $1::uuid, 'max_drawdown', 0.3, 'warning')",
+    )
+    .bind(portfolio)
+    .execute(&mut *a)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE portfolio_nav SET external_flow = external_flow + 1 WHERE id = $1::uuid")
+        .bind(&data.nav[5].id)
+        .execute(&mut *a)
+        .await
+        .unwrap();
+    let mut b = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1").execute(&mut *b).await.unwrap();
+
+    let during = sync(&ws, &spec).await;
+    assert_eq!(during.rows_in, 0, "A and B are invisible to this snapshot");
+
+    sqlx::query(
+        "INSERT INTO risk_limits (id, portfolio_id, metric, threshold, severity)
+         VALUES ('00000000-0000-0000-0000-0000000000b2', $1::uuid, 'volatility', 0.4, 'info')",
+    )
+    .bind(portfolio)
+    .execute(&mut *b)
+    .await
+    .unwrap();
+    a.commit().await.unwrap();
+    b.commit().await.unwrap();
+    pool.close().await;
+
+    let after = sync(&ws, &spec).await;
+    assert_eq!(after.rows_in, 3, "two limits and one NAV row: {after:?}");
+    assert_mirrors_equal(&ws, &spec).await;
+    let ids: Vec<String> = ws
+        .risk_limits(portfolio)
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    for id in [
+        "00000000-0000-0000-0000-0000000000a1",
+        "00000000-0000-0000-0000-0000000000b2",
+    ] {
+        assert_eq!(ids.iter().filter(|i| *i == id).count(), 1, "{id}");
+    }
+    // The overlap is re-read but never duplicated.
+    let again = sync(&ws, &spec).await;
+    assert_eq!(again.rows_deleted, 0);
+    assert_mirrors_equal(&ws, &spec).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_run_reads_every_table_from_one_snapshot() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, data)) = seeded("snapshot").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    let portfolio = data.portfolios[0].id.clone();
+    let last = data.nav_history(&portfolio).last().unwrap().date;
+    // Right after the first table is applied, another session moves NAV and one position
+    // together (as the shared database's writers do). The run must show neither.
+    let mut written = false;
+    let writer_url = url.clone();
+    let p = portfolio.clone();
+    workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |step| {
+        if matches!(step, SyncProgress::Applied { table: "portfolios", .. }) && !written {
+            written = true;
+            let (url, p) = (writer_url.clone(), p.clone());
+            std::thread::spawn(move || {
+                tokio::runtime::Runtime::new().unwrap().block_on(sql(
+                    &url,
+                    &format!(
+                        "BEGIN;
+                         UPDATE portfolio_nav SET nav = nav + 1000
+                           WHERE portfolio_id = '{p}' AND date = '{last}';
+                         UPDATE positions SET market_value = market_value + 1000
+                           WHERE id = (SELECT id FROM positions WHERE portfolio_id = '{p}'
+                                       AND date = '{last}' ORDER BY id LIMIT 1);
+                         COMMIT;"
+                    ),
+                ))
+            })
+            .join()
+            .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    assert!(written);
+    let reconcile = |ws: &Workspace| {
+        let nav = ws.nav_history(&portfolio).unwrap();
+        let totals = ws.position_totals(&portfolio).unwrap();
+        let (point, (date, total)) = (nav.last().unwrap(), totals.last().unwrap());
+        assert_eq!((point.date, point.nav), (*date, *total), "NAV = Σ positions");
+        point.nav
+    };
+    let before = reconcile(&ws);
+    assert_eq!(before, data.nav_history(&portfolio).last().unwrap().nav);
+    sync(&ws, &spec).await;
+    assert_eq!(reconcile(&ws), before + rust_decimal::Decimal::from(1000));
+    assert_mirrors_equal(&ws, &spec).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn verification_finds_and_repairs_a_tampered_mirror() {
+    let _serial = SERIAL.lock().await;
+    let Some((_url, spec, _data)) = seeded("repair").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ws.duckdb");
+    {
+        let ws = Workspace::open(&path).unwrap();
+        sync(&ws, &spec).await;
+    }
+    // Damage the file behind the app's back: lost rows, a wrong amount, a stale version.
+    {
+        let conn = duckdb::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DELETE FROM positions WHERE id IN (SELECT id FROM positions ORDER BY id LIMIT 5);
+             UPDATE portfolio_nav SET nav = nav + 0.01
+               WHERE id = (SELECT id FROM portfolio_nav ORDER BY id LIMIT 1);
+             UPDATE risk_limits SET updated_at = to_timestamp(epoch_us(updated_at) / 1e6 - 86400)
+               WHERE id = (SELECT id FROM risk_limits ORDER BY id LIMIT 1);",
+        )
+        .unwrap();
+    }
+    let ws = Workspace::open(&path).unwrap();
+    let summary = workflows::sync(
+        &ws,
+        &spec,
+        &SyncOptions {
+            verify_all: true,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let repaired: Vec<&str> = summary
+        .verification
+        .checked
+        .iter()
+        .filter(|c| c.repaired.is_some())
+        .map(|c| c.table.as_str())
+        .collect();
+    assert_eq!(repaired, ["positions", "portfolio_nav", "risk_limits"]);
+    assert!(summary.verification.nav_totals_match);
+    assert_mirrors_equal(&ws, &spec).await;
+    let history = ws.sync_runs(1).unwrap();
+    let recorded = history[0].verification.as_deref().unwrap();
+    assert!(recorded.contains("3 repaired"), "{recorded}");
+    assert!(recorded.contains("positions: "), "{recorded}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn row_level_security_changes_are_followed_both_ways() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, _spec, data)) = seeded("rlschange").await else {
+        return;
+    };
+    let login = format!("lp_sync_{}", uuid::Uuid::now_v7().simple());
+    let investor = &data.investors[3];
+    sql(
+        &url,
+        &format!(
+            "CREATE ROLE {login} LOGIN PASSWORD 'lp-pass' IN ROLE lp_role;
+             UPDATE investors SET login_role = '{login}' WHERE id = '{}';",
+            investor.id
+        ),
+    )
+    .await;
+    let lp = ConnectSpec::new(
+        &url.replacen("postgres@", &format!("{login}@"), 1),
+        Some("lp-pass".into()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "lp.duckdb");
+    sync(&ws, &lp).await;
+    assert_mirrors_equal(&ws, &lp).await;
+    let codes = |ws: &Workspace| -> Vec<String> {
+        ws.portfolios()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.code)
+            .collect()
+    };
+    let visible = codes(&ws);
+    let hidden = data
+        .portfolios
+        .iter()
+        .find(|p| !p.lp_visible)
+        .expect("the demo hides a portfolio");
+    let shown = data
+        .portfolios
+        .iter()
+        .find(|p| p.lp_visible)
+        .expect("the demo shows a portfolio");
+
+    // Narrowing: a visible fund is hidden. Its rows do not change, yet they must leave.
+    sql(
+        &url,
+        &format!("UPDATE portfolios SET lp_visible = false WHERE id = '{}'", shown.id),
+    )
+    .await;
+    let narrowed = sync(&ws, &lp).await;
+    assert!(!codes(&ws).contains(&shown.code), "{narrowed:?}");
+    assert!(ws.nav_history(&shown.id).unwrap().is_empty());
+    assert!(narrowed.rows_deleted > 0);
+    assert_mirrors_equal(&ws, &lp).await;
+
+    // Widening: a hidden fund is shown; its old rows arrive.
+    sql(
+        &url,
+        &format!("UPDATE portfolios SET lp_visible = true WHERE id = '{}'", hidden.id),
+    )
+    .await;
+    sync(&ws, &lp).await;
+    assert!(codes(&ws).contains(&hidden.code));
+    assert_eq!(
+        ws.nav_history(&hidden.id).unwrap().len(),
+        data.nav_history(&hidden.id).len()
+    );
+    assert_mirrors_equal(&ws, &lp).await;
+    assert_ne!(codes(&ws), visible);
+
+    // A revoked grant empties the table on the laptop; granting it back refills it.
+    sql(&url, "REVOKE SELECT ON fund_flows FROM lp_role").await;
+    let revoked = sync(&ws, &lp).await;
+    let counts = |ws: &Workspace, table: &str| {
+        ws.table_counts()
+            .unwrap()
+            .into_iter()
+            .find(|(t, _)| t == table)
+            .unwrap()
+            .1
+    };
+    assert_eq!(counts(&ws, "fund_flows"), 0);
+    assert!(
+        revoked.notes.iter().any(|n| n.contains("fund_flows")),
+        "{:?}",
+        revoked.notes
+    );
+    sql(&url, "GRANT SELECT ON fund_flows TO lp_role").await;
+    sync(&ws, &lp).await;
+    assert!(counts(&ws, "fund_flows") > 0);
+    assert_mirrors_equal(&ws, &lp).await;
+    sql(&url, &format!("DROP OWNED BY {login}; DROP ROLE {login};")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schema_drift_is_reported_never_a_crash() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, _data)) = seeded("drift").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    sync(&ws, &spec).await;
+    sql(
+        &url,
+        "ALTER TABLE prices ADD COLUMN volume numeric;
+         UPDATE prices SET volume = 1 WHERE id = (SELECT id FROM prices LIMIT 1);
+         CREATE TABLE broker_fees (id uuid PRIMARY KEY, fee numeric);",
+    )
+    .await;
+    let summary = sync(&ws, &spec).await;
+    assert_eq!(summary.rows_in, 1, "the touched price still arrives");
+    let notes = summary.notes.join("\n");
+    assert!(notes.contains("prices has new column(s) not mirrored yet: volume"), "{notes}");
+    assert!(notes.contains("new table(s) not mirrored yet: broker_fees"), "{notes}");
+    assert_mirrors_equal(&ws, &spec).await;
+
+    // A column Ballast needs disappears: a clear error, and the laptop keeps its data.
+    let before = ws.mirror_checksums().unwrap();
+    sql(&url, "ALTER TABLE risk_limits DROP COLUMN severity").await;
+    let error = workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |_| {})
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "the shared table risk_limits does not match what Ballast mirrors: column severity is missing from Postgres"
+    );
+    assert_eq!(ws.mirror_checksums().unwrap(), before);
+    let run = &ws.sync_runs(1).unwrap()[0];
+    assert_eq!(run.status, "failed");
+    assert!(run.error.as_deref().unwrap().contains("severity"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_sync_applies_nothing_and_says_so() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, _data)) = seeded("cancel").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    sync(&ws, &spec).await;
+    sql(&url, "UPDATE prices SET close = close * 2").await;
+    let before = ws.mirror_checksums().unwrap();
+    let options = SyncOptions::default();
+    let cancel = options.cancel.clone();
+    let error = workflows::sync(&ws, &spec, &options, &mut |step| {
+        if matches!(step, SyncProgress::Applied { table: "prices", .. }) {
+            cancel.store(true, Ordering::SeqCst);
+        }
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(error, WorkflowError::Cancelled), "{error}");
+    assert_eq!(ws.mirror_checksums().unwrap(), before, "nothing applied");
+    assert_eq!(ws.sync_runs(1).unwrap()[0].status, "cancelled");
+    // The next run picks the change up.
+    sync(&ws, &spec).await;
+    assert_mirrors_equal(&ws, &spec).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_wrong_password_and_tls_required_fail_clearly_and_keep_the_data() {
+    let _serial = SERIAL.lock().await;
+    let Some((_url, spec, _data)) = seeded("offline").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    sync(&ws, &spec).await;
+    let before = ws.mirror_checksums().unwrap();
+    let mut cases = vec![(
+        ConnectSpec::new("postgres://nobody@127.0.0.1:1/db", Some("s3cret-pw".into())),
+        "cannot reach",
+    )];
+    if let (Ok(scram), Ok(_)) = (
+        std::env::var("BALLAST_PG_SCRAM_URL"),
+        std::env::var("BALLAST_PG_SCRAM_PASSWORD"),
+    ) {
+        cases.push((
+            ConnectSpec::new(&scram, Some("wrong-pw-123".into())),
+            "password authentication failed",
+        ));
+    }
+    if let Some((tls_url, _ca)) = testing::tls_cluster() {
+        let plain = format!("{tls_url}?sslmode=disable");
+        cases.push((ConnectSpec::new(&plain, None), "requires TLS"));
+    }
+    for (bad, expected) in cases {
+        let error = workflows::sync(&ws, &bad, &SyncOptions::default(), &mut |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(expected), "{expected}: {error}");
+        for secret in ["s3cret-pw", "wrong-pw-123"] {
+            assert!(!error.contains(secret), "{error}");
+        }
+        assert_eq!(ws.mirror_checksums().unwrap(), before, "offline data kept");
+        let run = &ws.sync_runs(1).unwrap()[0];
+        assert_eq!(run.status, "failed");
+        assert!(run.error.as_deref().unwrap().contains(expected));
+    }
+    // Still usable offline: the overview computes from the last synced data.
+    let cards =
+        workflows::overviews(&ws, None, ballast_engine::kpi::KpiConfig::default()).unwrap();
+    assert_eq!(cards.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_outbox_delivers_once_backs_off_and_dead_letters() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, data)) = seeded("outbox").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    sync(&ws, &spec).await;
+    let portfolio = &data.portfolios[0];
+    let asset = &data.assets[0];
+    let item = workflows::annotate(&ws, &portfolio.code, &asset.symbol, "trim into strength")
+        .unwrap();
+    assert_eq!(item.status, "pending");
+    // Offline: no attempt is spent.
+    let offline = ConnectSpec::new("postgres://nobody@127.0.0.1:1/db", None);
+    let now = Utc::now();
+    assert!(workflows::outbox::drain(&ws, &offline, 3, now).await.is_err());
+    assert_eq!(ws.outbox_items(None).unwrap()[0].attempts, 0);
+
+    let report = workflows::outbox::drain(&ws, &spec, 3, now).await.unwrap();
+    assert_eq!((report.sent, report.failed), (1, 0));
+    let pool = spec.connect().await.unwrap();
+    let count = |key: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM annotations WHERE idempotency_key = $1",
+            )
+            .bind(key)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(count(item.idempotency_key.clone()).await, 1);
+    // The acknowledgement was lost: the same entry is delivered again and writes nothing.
+    let again = ballast_pg::outbox::deliver(
+        &pool,
+        &spec,
+        &item.kind,
+        &item.idempotency_key,
+        &item.payload,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, ballast_pg::outbox::Delivery::AlreadyPresent);
+    assert_eq!(count(item.idempotency_key.clone()).await, 1);
+
+    // The server refuses a write (the asset is unknown to it): back off, then dead-letter.
+    let stray = ws
+        .add_annotation(&portfolio.id, &uuid::Uuid::now_v7().to_string(), "pm", "orphan")
+        .unwrap();
+    let mut at = now;
+    for expected in ["pending", "pending", "dead"] {
+        let report = workflows::outbox::drain(&ws, &spec, 3, at).await.unwrap();
+        let entry = ws
+            .outbox_items(None)
+            .unwrap()
+            .into_iter()
+            .find(|i| i.id == stray.id)
+            .unwrap();
+        assert_eq!(entry.status, expected, "{report:?}");
+        assert!(entry.last_error.as_deref().unwrap().contains("annotation"));
+        // Not due again before its backoff.
+        let early = workflows::outbox::drain(&ws, &spec, 3, at).await.unwrap();
+        assert_eq!(early.failed + early.dead, 0);
+        at += Duration::hours(2);
+    }
+    assert_eq!(ws.outbox_counts().unwrap().dead, 1);
+    assert_eq!(ws.outbox_retry_dead().unwrap(), 1);
+    assert_eq!(ws.outbox_counts().unwrap().pending, 1);
+    pool.close().await;
+    let _ = url;
+}
