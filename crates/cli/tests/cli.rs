@@ -432,3 +432,93 @@ fn without_a_keychain_secret_commands_fail_clearly() {
         "nothing may be written as a fallback: {written:?}"
     );
 }
+
+/// `kill -9` at several points of a large sync (copying, applied but uncommitted, verifying,
+/// committing), with Postgres changing in between: every next run resumes from the last
+/// commit, and the last one ends with exactly Postgres' rows.
+#[test]
+fn a_sync_killed_at_any_point_resumes_to_exactly_postgres_rows() {
+    use std::io::BufRead;
+    let Some(admin) = ballast_pg::testing::admin_url() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = runtime.block_on(ballast_pg::testing::fresh_database(&admin, "kill"));
+    ok(&["pg", "migrate", "--url", &url]);
+    ok(&["pg", "seed", "--url", &url, "--small"]);
+    // Make it large: 400k more prices (history before the demo's, one row per asset-day).
+    runtime.block_on(ballast_pg::testing::execute(
+        &url,
+        "INSERT INTO prices (asset_id, date, close)
+         SELECT a.id, date '1990-01-01' + d, 100 + d % 17
+         FROM (SELECT id FROM assets ORDER BY id LIMIT 200) a, generate_series(0, 1999) d",
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("killed.duckdb");
+    let args = ["sync", "--url", url.as_str(), "--db", db.to_str().unwrap()];
+    let kill_points = [
+        "copying prices",
+        "applied prices",
+        "verifying positions",
+        "committing",
+        "copying positions",
+    ];
+    for (round, point) in kill_points.iter().enumerate() {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ballast"))
+            .args(args)
+            .env_remove("BALLAST_DB")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut seen = Vec::new();
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            seen.push(line.clone());
+            if line.contains(point) {
+                child.kill().unwrap(); // SIGKILL
+                break;
+            }
+        }
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "round {round}: the sync finished before reaching {point:?}: {seen:#?}"
+        );
+        // Postgres moves on between the attempts.
+        runtime.block_on(ballast_pg::testing::execute(
+            &url,
+            &format!(
+                "UPDATE prices SET close = close + 1
+                   WHERE id IN (SELECT id FROM prices ORDER BY id LIMIT {});
+                 DELETE FROM positions WHERE id = (SELECT id FROM positions ORDER BY id LIMIT 1);",
+                1000 * (round + 1)
+            ),
+        ));
+    }
+    let summary: Value = serde_json::from_str(&ok(&[
+        "sync",
+        "--url",
+        &url,
+        "--db",
+        db.to_str().unwrap(),
+        "--verify",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(summary["verification"]["full"], true);
+    let spec = ballast_pg::ConnectSpec::new(&url, None);
+    let postgres = runtime.block_on(ballast_pg::testing::checksums(&spec));
+    let workspace = ballast_storage::Workspace::open(&db).unwrap();
+    for ((table, pg), (_, local)) in postgres.iter().zip(workspace.mirror_checksums().unwrap()) {
+        assert_eq!(pg.difference(&local), None, "{table}");
+    }
+    let runs = workspace.sync_runs(20).unwrap();
+    assert_eq!(runs[0].status, "succeeded");
+    let interrupted = runs.iter().filter(|r| r.status == "interrupted").count();
+    assert!(
+        interrupted >= kill_points.len() - 1,
+        "killed runs are marked interrupted: {runs:#?}"
+    );
+}
