@@ -424,4 +424,42 @@ test('settings -> sync from PostgreSQL', {
   }, 60_000);
   assert.ok(cards.length >= 3, 'the synced overview shows the seeded portfolios');
   await screenshot(path.join(SHOTS, 'overview-synced.png'));
+
+  // Data: the run is in the history with its verification; a note waits in the outbox...
+  await goTo('data');
+  const history = (await textOf(await one(sel('sync-history')))).trim();
+  assert.match(history, /succeeded/, `sync history: ${history}`);
+  assert.match(history, /passed: 14 of 14 tables \(full\)/, `verification in the history: ${history}`);
+  const code = (await textOf(await one(sel('data-source')))).trim();
+  assert.ok(code.length > 0);
+  await typeInto('note-portfolio', process.env.BALLAST_E2E_NOTE_PORTFOLIO ?? 'GLOBAL-MACRO');
+  await typeInto('note-symbol', process.env.BALLAST_E2E_NOTE_SYMBOL ?? '');
+  await typeInto('note-body', 'trim on strength');
+  await click(await one(sel('note-add')));
+  const waiting = await waitFor('the note to wait in the outbox', async () => {
+    const items = await findAll(sel('outbox-item'));
+    if (items.length > 0) return (await textOf(items[0])).trim();
+    const note = (await textOf(await one(sel('note-status')))).trim();
+    if (note) throw new Error(`the note was refused: ${note}`);
+    return null;
+  }, 30_000);
+  assert.match(waiting, /pending.*trim on strength/, `outbox row: ${waiting}`);
+  const banner = (await textOf(await one(sel('freshness')))).trim();
+  assert.match(banner, /1 waiting to send/, `banner: ${banner}`);
+  await screenshot(path.join(SHOTS, 'data-outbox.png'));
+
+  // ...until the next sync delivers it; that sync is incremental.
+  await goTo('settings');
+  await click(await one(sel('sync-now')));
+  const second = await waitFor('the second sync to finish', async () => {
+    const t = (await textOf(await one(sel('sync-status')))).trim();
+    if (/\b(failed|cancelled)\b/i.test(t)) throw new Error(t);
+    return /^synced from/.test(t) ? t : null;
+  }, SYNC_MS, 1_000);
+  assert.match(second, /\(incremental\)/, `second sync: ${second}`);
+  const details = (await textOf(await one(sel('sync-details')))).trim();
+  assert.match(details, /Outbox: 1 sent/, `sync details: ${details}`);
+  await goTo('data');
+  await one(sel('outbox-empty'));
+  await screenshot(path.join(SHOTS, 'data-synced.png'));
 }));

@@ -4,7 +4,6 @@ import "./styles.css";
 import { commands } from "./bindings";
 import { renderData } from "./data";
 import { clear, el } from "./dom";
-import { ageText, isStale } from "./freshness";
 import { renderOverview } from "./overview";
 import { renderPerformance } from "./performance";
 import { renderSettings } from "./settings";
@@ -34,13 +33,23 @@ async function refreshFreshness(): Promise<void> {
     freshness.textContent = "No data loaded";
     return;
   }
-  const s = status.data.source;
-  const what = s.kind === "demo" ? "Demo data" : `Synced from ${s.label}`;
-  const stale = isStale(s.loadedAt);
-  freshness.textContent = `${what} · ${s.kind === "demo" ? "generated" : "synced"} ${ageText(s.loadedAt)}${stale ? " · STALE" : ""}`;
-  freshness.className = stale ? "freshness stale" : "freshness";
-  freshness.title = `Loaded ${new Date(s.loadedAt).toLocaleString()}`;
+  const { source, freshness: f, outbox } = status.data;
+  const from = source.kind === "demo" ? "" : ` from ${source.label}`;
+  const waiting = outbox.filter((o) => o.status === "pending").length;
+  const dead = outbox.length - waiting;
+  freshness.textContent =
+    `${f.label}${from}` +
+    (f.stale ? ` · STALE (older than ${f.staleAfterHours} h)` : "") +
+    (waiting > 0 ? ` · ${waiting} waiting to send` : "") +
+    (dead > 0 ? ` · ${dead} failed to send` : "");
+  freshness.className = f.stale ? "freshness stale" : "freshness";
+  freshness.title = f.asOf
+    ? `Oldest table synced ${new Date(f.asOf).toLocaleString()}` +
+      (f.staleTables.length > 0 ? `; stale: ${f.staleTables.join(", ")}` : "")
+    : "";
 }
+// Ages move on while the app is open.
+setInterval(() => void refreshFreshness(), 60_000);
 
 function show(screen: Screen): void {
   for (const button of nav.querySelectorAll("button")) {
@@ -54,7 +63,7 @@ function show(screen: Screen): void {
       : screen === "performance"
         ? renderPerformance(main)
         : screen === "data"
-          ? renderData(main)
+          ? renderData(main, done)
           : renderSettings(main, done);
   void rendering.then(done);
 }

@@ -1,5 +1,5 @@
-// Settings: the Postgres connection (URL here, password to the OS keychain) and "Sync now"
-// with streamed progress.
+// Settings: the Postgres connection (URL here, password to the OS keychain; sslmode in the
+// URL), "Sync now" with streamed progress and a clean cancel.
 
 import { Channel } from "@tauri-apps/api/core";
 import { commands, type SettingsDto, type SyncEventDto } from "./bindings";
@@ -32,8 +32,12 @@ export async function renderSettings(root: HTMLElement, onSynced: () => void): P
   const passwordNote = el("span", { class: "muted small" });
   const save = el("button", { type: "button", "data-testid": "save-settings" }, "Save");
   const sync = el("button", { type: "button", "data-testid": "sync-now" }, "Sync now");
+  const cancel = el("button", { type: "button", "data-testid": "sync-cancel" }, "Cancel");
+  cancel.disabled = true;
+  const verifyAll = el("input", { type: "checkbox", id: "verify-all", "data-testid": "verify-all" });
   const progress = el("progress", { max: "100", value: "0", "data-testid": "sync-progress" });
   const status = el("div", { "data-testid": "sync-status", role: "status", class: "status" });
+  const details = el("pre", { "data-testid": "sync-details", class: "details" });
   const showPasswordNote = (): void => {
     password.placeholder = current.passwordStored ? "stored in the OS keychain" : "password (kept in the OS keychain)";
     passwordNote.textContent = current.keychainProblem
@@ -65,24 +69,40 @@ export async function renderSettings(root: HTMLElement, onSynced: () => void): P
     })();
   });
 
+  cancel.addEventListener("click", () => {
+    cancel.disabled = true;
+    status.textContent = "Cancelling…";
+    void commands.cancelSync();
+  });
+
   sync.addEventListener("click", () => {
     void (async () => {
       sync.disabled = true;
+      cancel.disabled = false;
       progress.value = 0;
       status.textContent = "Starting sync…";
+      details.textContent = "";
       const channel = new Channel<SyncEventDto>();
       channel.onmessage = (event) => {
         progress.value = event.percent ?? 0;
-        status.textContent = event.message;
+        status.textContent = `${Math.round(event.percent ?? 0)}% · ${event.message}`;
       };
-      const outcome = await commands.syncNow(channel);
+      const outcome = await commands.syncNow(verifyAll.checked, channel);
       sync.disabled = false;
+      cancel.disabled = true;
       if (outcome.status === "error") {
-        status.textContent = `Sync failed (${outcome.error.kind}): ${outcome.error.message}`;
+        status.textContent =
+          outcome.error.kind === "cancelled"
+            ? `Sync cancelled: ${outcome.error.message}`
+            : `Sync failed (${outcome.error.kind}): ${outcome.error.message}`;
         return;
       }
+      const r = outcome.data;
       progress.value = 100;
-      status.textContent = `synced ${outcome.data.rows.toLocaleString()} rows in ${outcome.data.tables} tables from ${outcome.data.source}`;
+      status.textContent =
+        `synced from ${r.source}: ${r.rowsIn.toLocaleString()} rows in, ${r.rowsDeleted.toLocaleString()} deleted` +
+        (r.fullTables.length > 0 ? ` (${r.fullTables.length} tables pulled in full)` : " (incremental)");
+      details.textContent = [`Verification ${r.verification}`, `Outbox: ${r.outbox}`, ...r.notes.map((n) => `Note: ${n}`)].join("\n");
       onSynced();
     })();
   });
@@ -99,10 +119,14 @@ export async function renderSettings(root: HTMLElement, onSynced: () => void): P
       el("span", {}),
       passwordNote,
       el("span", {}),
-      el("div", { class: "buttons" }, save, sync),
+      el("span", {}),
+      el("label", { for: "verify-all", class: "small" }, verifyAll, " verify every table (slower)"),
+      el("span", {}),
+      el("div", { class: "buttons" }, save, sync, cancel),
     ),
     progress,
     status,
+    details,
     el("h2", {}, "Workspace"),
     el("p", {}, `Local file: ${current.workspacePath}`),
   );
