@@ -8,8 +8,8 @@ use ballast_charts::Format;
 use ballast_engine::kpi::KpiConfig;
 use ballast_engine::period::Range;
 use ballast_storage::Workspace;
-use ballast_workflows::performance::Subject;
 use ballast_workflows as workflows;
+use ballast_workflows::performance::Subject;
 use tauri::ipc::Channel;
 use tauri::State;
 

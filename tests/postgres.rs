@@ -38,14 +38,17 @@ async fn a_full_sync_copies_every_row_and_reconciles_to_the_cent() {
     let summary = workflows::sync(&workspace, &spec, &SyncOptions::default(), &mut |p| {
         steps.push(p)
     })
-        .await
-        .unwrap();
+    .await
+    .unwrap();
     assert_eq!(
         summary.rows_in as usize,
         data.row_counts().iter().map(|(_, n)| n).sum::<usize>()
     );
     assert_eq!(summary.rows_deleted, 0);
-    assert!(summary.verification.full, "a first sync verifies every table");
+    assert!(
+        summary.verification.full,
+        "a first sync verifies every table"
+    );
     assert_eq!(summary.verification.checked.len(), 14);
     assert!(summary.verification.nav_totals_match);
     assert!(
@@ -160,7 +163,10 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
         .iter()
         .map(|p| workspace.nav_history(&p.id).unwrap().len())
         .sum();
-    assert_eq!(counts["portfolio_nav"] as usize, nav_rows, "NAV of visible funds only");
+    assert_eq!(
+        counts["portfolio_nav"] as usize, nav_rows,
+        "NAV of visible funds only"
+    );
     let visible_ids: Vec<&str> = seen.iter().map(|p| p.id.as_str()).collect();
     let own_flows = data
         .fund_flows
@@ -168,7 +174,10 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
         .filter(|f| f.investor_id == investor.id && visible_ids.contains(&f.portfolio_id.as_str()))
         .count();
     assert!(own_flows > 0, "the investor has flows in visible funds");
-    assert_eq!(counts["fund_flows"] as usize, own_flows, "only its own flows");
+    assert_eq!(
+        counts["fund_flows"] as usize, own_flows,
+        "only its own flows"
+    );
     assert_eq!(counts["investors"], 1);
     for table in ["trades", "accounts", "risk_limits"] {
         assert_eq!(counts[table], 0, "no grant on {table}, no rows");

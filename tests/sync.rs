@@ -107,10 +107,18 @@ async fn only_changes_travel_deletes_arrive_and_a_second_run_changes_nothing() {
     let runs = ws.sync_runs(10).unwrap();
     assert_eq!(runs.len(), 3);
     assert_eq!(
-        (runs[1].rows_in, runs[1].rows_deleted, runs[1].status.as_str()),
+        (
+            runs[1].rows_in,
+            runs[1].rows_deleted,
+            runs[1].status.as_str()
+        ),
         (4, 2, "succeeded")
     );
-    assert!(runs[0].verification.as_deref().unwrap().starts_with("passed"));
+    assert!(runs[0]
+        .verification
+        .as_deref()
+        .unwrap()
+        .starts_with("passed"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -197,7 +205,14 @@ async fn one_run_reads_every_table_from_one_snapshot() {
     let writer_url = url.clone();
     let p = portfolio.clone();
     workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |step| {
-        if matches!(step, SyncProgress::Applied { table: "portfolios", .. }) && !written {
+        if matches!(
+            step,
+            SyncProgress::Applied {
+                table: "portfolios",
+                ..
+            }
+        ) && !written
+        {
             written = true;
             let (url, p) = (writer_url.clone(), p.clone());
             std::thread::spawn(move || {
@@ -225,7 +240,11 @@ async fn one_run_reads_every_table_from_one_snapshot() {
         let nav = ws.nav_history(&portfolio).unwrap();
         let totals = ws.position_totals(&portfolio).unwrap();
         let (point, (date, total)) = (nav.last().unwrap(), totals.last().unwrap());
-        assert_eq!((point.date, point.nav), (*date, *total), "NAV = Σ positions");
+        assert_eq!(
+            (point.date, point.nav),
+            (*date, *total),
+            "NAV = Σ positions"
+        );
         point.nav
     };
     let before = reconcile(&ws);
@@ -334,7 +353,10 @@ async fn row_level_security_changes_are_followed_both_ways() {
     // Narrowing: a visible fund is hidden. Its rows do not change, yet they must leave.
     sql(
         &url,
-        &format!("UPDATE portfolios SET lp_visible = false WHERE id = '{}'", shown.id),
+        &format!(
+            "UPDATE portfolios SET lp_visible = false WHERE id = '{}'",
+            shown.id
+        ),
     )
     .await;
     let narrowed = sync(&ws, &lp).await;
@@ -346,7 +368,10 @@ async fn row_level_security_changes_are_followed_both_ways() {
     // Widening: a hidden fund is shown; its old rows arrive.
     sql(
         &url,
-        &format!("UPDATE portfolios SET lp_visible = true WHERE id = '{}'", hidden.id),
+        &format!(
+            "UPDATE portfolios SET lp_visible = true WHERE id = '{}'",
+            hidden.id
+        ),
     )
     .await;
     sync(&ws, &lp).await;
@@ -401,8 +426,14 @@ async fn schema_drift_is_reported_never_a_crash() {
     let summary = sync(&ws, &spec).await;
     assert_eq!(summary.rows_in, 1, "the touched price still arrives");
     let notes = summary.notes.join("\n");
-    assert!(notes.contains("prices has new column(s) not mirrored yet: volume"), "{notes}");
-    assert!(notes.contains("new table(s) not mirrored yet: broker_fees"), "{notes}");
+    assert!(
+        notes.contains("prices has new column(s) not mirrored yet: volume"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("new table(s) not mirrored yet: broker_fees"),
+        "{notes}"
+    );
     assert_mirrors_equal(&ws, &spec).await;
 
     // A column Ballast needs disappears: a clear error, and the laptop keeps its data.
@@ -435,7 +466,13 @@ async fn a_cancelled_sync_applies_nothing_and_says_so() {
     let options = SyncOptions::default();
     let cancel = options.cancel.clone();
     let error = workflows::sync(&ws, &spec, &options, &mut |step| {
-        if matches!(step, SyncProgress::Applied { table: "prices", .. }) {
+        if matches!(
+            step,
+            SyncProgress::Applied {
+                table: "prices",
+                ..
+            }
+        ) {
             cancel.store(true, Ordering::SeqCst);
         }
     })
@@ -491,8 +528,7 @@ async fn unreachable_wrong_password_and_tls_required_fail_clearly_and_keep_the_d
         assert!(run.error.as_deref().unwrap().contains(expected));
     }
     // Still usable offline: the overview computes from the last synced data.
-    let cards =
-        workflows::overviews(&ws, None, ballast_engine::kpi::KpiConfig::default()).unwrap();
+    let cards = workflows::overviews(&ws, None, ballast_engine::kpi::KpiConfig::default()).unwrap();
     assert_eq!(cards.len(), 3);
 }
 
@@ -507,13 +543,15 @@ async fn the_outbox_delivers_once_backs_off_and_dead_letters() {
     sync(&ws, &spec).await;
     let portfolio = &data.portfolios[0];
     let asset = &data.assets[0];
-    let item = workflows::annotate(&ws, &portfolio.code, &asset.symbol, "trim into strength")
-        .unwrap();
+    let item =
+        workflows::annotate(&ws, &portfolio.code, &asset.symbol, "trim into strength").unwrap();
     assert_eq!(item.status, "pending");
     // Offline: no attempt is spent.
     let offline = ConnectSpec::new("postgres://nobody@127.0.0.1:1/db", None);
     let now = Utc::now();
-    assert!(workflows::outbox::drain(&ws, &offline, 3, now).await.is_err());
+    assert!(workflows::outbox::drain(&ws, &offline, 3, now)
+        .await
+        .is_err());
     assert_eq!(ws.outbox_items(None).unwrap()[0].attempts, 0);
 
     let report = workflows::outbox::drain(&ws, &spec, 3, now).await.unwrap();
@@ -547,7 +585,12 @@ async fn the_outbox_delivers_once_backs_off_and_dead_letters() {
 
     // The server refuses a write (the asset is unknown to it): back off, then dead-letter.
     let stray = ws
-        .add_annotation(&portfolio.id, &uuid::Uuid::now_v7().to_string(), "pm", "orphan")
+        .add_annotation(
+            &portfolio.id,
+            &uuid::Uuid::now_v7().to_string(),
+            "pm",
+            "orphan",
+        )
         .unwrap();
     let mut at = now;
     for expected in ["pending", "pending", "dead"] {

@@ -378,8 +378,8 @@ fn main() -> Result<()> {
                         cancel.store(true, std::sync::atomic::Ordering::SeqCst);
                     }
                 });
-                let summary = workflows::sync(&workspace, &spec, &options, &mut |p| bar.sync(&p))
-                    .await;
+                let summary =
+                    workflows::sync(&workspace, &spec, &options, &mut |p| bar.sync(&p)).await;
                 interrupt.abort();
                 summary
             });

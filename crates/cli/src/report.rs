@@ -187,7 +187,10 @@ pub fn status(workspace: &Workspace, json: bool) -> Result<()> {
             r.rows_in,
             r.rows_deleted,
             r.verification.as_deref().unwrap_or(""),
-            r.error.as_deref().map(|e| format!(" error: {e}")).unwrap_or_default()
+            r.error
+                .as_deref()
+                .map(|e| format!(" error: {e}"))
+                .unwrap_or_default()
         );
     }
     println!(

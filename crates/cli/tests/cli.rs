@@ -317,14 +317,20 @@ fn pg_migrate_seed_and_sync_from_the_command_line() {
         "--json",
     ]))
     .unwrap();
-    assert_eq!((again["rows_in"].as_i64(), again["rows_deleted"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(
+        (again["rows_in"].as_i64(), again["rows_deleted"].as_i64()),
+        (Some(0), Some(0))
+    );
     assert_eq!(again["full_tables"].as_array().unwrap().len(), 0);
     let status: Value =
         serde_json::from_str(&ok(&["status", "--db", db.to_str().unwrap(), "--json"])).unwrap();
     assert_eq!(status["runs"].as_array().unwrap().len(), 2);
     assert_eq!(status["runs"][0]["status"], "succeeded");
     assert_eq!(status["freshness"]["stale"], false);
-    assert!(status["freshness"]["label"].as_str().unwrap().starts_with("synced "));
+    assert!(status["freshness"]["label"]
+        .as_str()
+        .unwrap()
+        .starts_with("synced "));
     let kpi: Value =
         serde_json::from_str(&ok(&["kpi", "--db", db.to_str().unwrap(), "--json"])).unwrap();
     assert_eq!(kpi["source"]["kind"], "postgres");

@@ -422,7 +422,8 @@ fn run_quantstats(
         }
     };
     // The runtime value: a shared target may hold a binary built from another clone.
-    let root = std::env::var("CARGO_MANIFEST_DIR").map_err(|e| format!("CARGO_MANIFEST_DIR: {e}"))?;
+    let root =
+        std::env::var("CARGO_MANIFEST_DIR").map_err(|e| format!("CARGO_MANIFEST_DIR: {e}"))?;
     let script = PathBuf::from(root)
         .join("../../scripts/bench_kpi_quantstats.py")
         .canonicalize()

@@ -305,7 +305,10 @@ mod tests {
             assert!(!UNMIRRORED_TABLES.contains(&table.name));
         }
         assert_eq!(
-            shared_table("prices").unwrap().decimal_columns().collect::<Vec<_>>(),
+            shared_table("prices")
+                .unwrap()
+                .decimal_columns()
+                .collect::<Vec<_>>(),
             ["close"]
         );
         assert!(shared_table("annotations").is_none());
@@ -332,7 +335,9 @@ mod tests {
     fn checksums_name_their_first_difference() {
         let prices = shared_table("prices").unwrap();
         let texts = |rows: &str, close: &str| {
-            [rows, "1700000000000000", close].map(str::to_string).to_vec()
+            [rows, "1700000000000000", close]
+                .map(str::to_string)
+                .to_vec()
         };
         let pg = TableChecksum::from_texts(prices, &texts("3", "10.50"));
         let local = TableChecksum::from_texts(prices, &texts("3", "10.5000000000"));
@@ -340,6 +345,9 @@ mod tests {
         let short = TableChecksum::from_texts(prices, &texts("2", "10.5"));
         assert_eq!(pg.difference(&short).unwrap(), "3 rows vs 2");
         let edited = TableChecksum::from_texts(prices, &texts("3", "10.51"));
-        assert_eq!(pg.difference(&edited).unwrap(), "sum of close 10.5 vs 10.51");
+        assert_eq!(
+            pg.difference(&edited).unwrap(),
+            "sum of close 10.5 vs 10.51"
+        );
     }
 }

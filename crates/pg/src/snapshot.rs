@@ -64,10 +64,11 @@ impl Snapshot {
         .await
         .map_err(|e| spec.query_error("opening a snapshot", e))?;
         // The first query fixes the snapshot; its xmin is the next run's watermark.
-        let xmin: String = sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| spec.query_error("reading the snapshot's horizon", e))?;
+        let xmin: String =
+            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(|e| spec.query_error("reading the snapshot's horizon", e))?;
         Ok(Snapshot {
             pool,
             conn,
@@ -328,14 +329,21 @@ mod tests {
     #[test]
     fn watermarks_must_be_transaction_ids() {
         assert_eq!(checked_xid("748").unwrap(), "748");
-        for bad in ["", "1; DROP TABLE prices", "-1", "12a", "123456789012345678901"] {
+        for bad in [
+            "",
+            "1; DROP TABLE prices",
+            "-1",
+            "12a",
+            "123456789012345678901",
+        ] {
             assert!(checked_xid(bad).is_err(), "{bad:?}");
         }
     }
 
     #[test]
     fn booleans_and_text_leave_as_text() {
-        let sql = Snapshot::select_list(ballast_engine::schema::shared_table("portfolios").unwrap());
+        let sql =
+            Snapshot::select_list(ballast_engine::schema::shared_table("portfolios").unwrap());
         assert!(sql.starts_with("id, code::text,"), "{sql}");
         assert!(sql.contains("lp_visible::text"), "{sql}");
         assert!(sql.ends_with("updated_at"), "{sql}");

@@ -8,9 +8,9 @@
 use ballast_engine::model::*;
 use ballast_engine::schema::SHARED_TABLES;
 use chrono::{DateTime, NaiveDate, Utc};
-use uuid::Uuid;
 use duckdb::{params, Appender, Connection};
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 use crate::{Result, SourceInfo, StorageError, Workspace};
 
@@ -24,7 +24,6 @@ pub struct Progress {
     pub tables_done: usize,
     pub tables: usize,
 }
-
 
 /// Rows between progress reports.
 const PROGRESS_EVERY: usize = 20_000;
@@ -395,10 +394,22 @@ fn write_mirrors(
         ])
     })?;
     append_all(conn, "prices", &d.prices, 2, progress, |a, p| {
-        a.append_row(params![Uuid::now_v7().to_string(), p.asset_id, p.date, p.close, stamp])
+        a.append_row(params![
+            Uuid::now_v7().to_string(),
+            p.asset_id,
+            p.date,
+            p.close,
+            stamp
+        ])
     })?;
     append_all(conn, "fx_rates", &d.fx_rates, 3, progress, |a, f| {
-        a.append_row(params![Uuid::now_v7().to_string(), f.pair, f.date, f.rate, stamp])
+        a.append_row(params![
+            Uuid::now_v7().to_string(),
+            f.pair,
+            f.date,
+            f.rate,
+            stamp
+        ])
     })?;
     append_all(
         conn,
@@ -413,8 +424,8 @@ fn write_mirrors(
                 s.macro_factor,
                 s.elasticity,
                 s.effective_date,
-            stamp
-        ])
+                stamp
+            ])
         },
     )?;
     append_all(conn, "accounts", &d.accounts, 5, progress, |a, x| {
@@ -480,8 +491,8 @@ fn write_mirrors(
                 x.target_weight,
                 x.actual_weight,
                 x.liquid,
-            stamp
-        ])
+                stamp
+            ])
         },
     )?;
     append_all(conn, "investors", &d.investors, 10, progress, |a, i| {
@@ -521,8 +532,8 @@ fn write_mirrors(
                 t.notice_days,
                 t.gate_pct,
                 t.lockup_days,
-            stamp
-        ])
+                stamp
+            ])
         },
     )?;
     append_all(conn, "risk_limits", &d.risk_limits, 13, progress, |a, l| {

@@ -200,7 +200,15 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_thirty_seconds_up_to_an_hour() {
-        let cases = [(1, 30), (2, 60), (3, 120), (4, 240), (7, 1920), (8, 3600), (20, 3600)];
+        let cases = [
+            (1, 30),
+            (2, 60),
+            (3, 120),
+            (4, 240),
+            (7, 1920),
+            (8, 3600),
+            (20, 3600),
+        ];
         for (attempts, seconds) in cases {
             assert_eq!(backoff(attempts), Duration::seconds(seconds), "{attempts}");
         }

@@ -198,10 +198,9 @@ impl SyncWriter {
             &format!("DELETE FROM {name} WHERE id IN (SELECT id FROM sync_stage)"),
             [],
         )?;
-        let rows_in = self.conn.execute(
-            &format!("INSERT INTO {name} SELECT * FROM sync_stage"),
-            [],
-        )?;
+        let rows_in = self
+            .conn
+            .execute(&format!("INSERT INTO {name} SELECT * FROM sync_stage"), [])?;
         self.conn.execute_batch("DROP TABLE sync_stage")?;
         Ok(LoadCounts {
             rows_in: rows_in as u64,
@@ -228,7 +227,10 @@ impl SyncWriter {
             "SELECT portfolio_id::VARCHAR, sum(nav)::VARCHAR FROM portfolio_nav GROUP BY ALL",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, normalize_decimal(&r.get::<_, String>(1)?)))
+            Ok((
+                r.get::<_, String>(0)?,
+                normalize_decimal(&r.get::<_, String>(1)?),
+            ))
         })?;
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
@@ -241,9 +243,9 @@ impl SyncWriter {
         watermark: Option<&str>,
         verified_at: Option<DateTime<Utc>>,
     ) -> Result<i64> {
-        let rows: i64 =
-            self.conn
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+        let rows: i64 = self
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
         self.conn.execute(
             "INSERT INTO sync_state (table_name, row_count, last_synced_at, watermark, verified_at)
              VALUES (?, ?, ?, ?, ?)

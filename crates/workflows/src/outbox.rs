@@ -90,7 +90,8 @@ pub async fn drain(
             }
             Err(e) => {
                 let message = spec.redact(&WorkflowError::from(e).to_string());
-                let status = workspace.outbox_mark_failed(&entry.id, &message, max_attempts, now)?;
+                let status =
+                    workspace.outbox_mark_failed(&entry.id, &message, max_attempts, now)?;
                 if status == "dead" {
                     report.dead += 1;
                 } else {

@@ -538,7 +538,9 @@ impl Run<'_> {
                 .copied()
                 .filter(|t| !checked.contains(t.name))
                 .filter(|t| {
-                    let small = states.get(t.name).is_none_or(|s| s.rows <= SMALL_TABLE_ROWS);
+                    let small = states
+                        .get(t.name)
+                        .is_none_or(|s| s.rows <= SMALL_TABLE_ROWS);
                     let depends_on_change = catalog
                         .policy_dependencies
                         .get(t.name)
