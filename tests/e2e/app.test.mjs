@@ -400,6 +400,7 @@ test('settings -> sync from PostgreSQL', {
   }, SYNC_MS, 1_000);
   assert.equal(failure, undefined, `sync failed, sync-status says: "${failure}"`);
   assert.match(status, /synced/i);
+  assert.match(status, / 0 deleted/, `replacing the demo is not deleting: ${status}`);
   await screenshot(path.join(SHOTS, 'settings-synced.png'));
   if (PG_PASSWORD) {
     // The password went to the keychain: no screen, field or IPC reply may show it again.

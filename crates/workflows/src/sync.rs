@@ -406,6 +406,12 @@ impl Run<'_> {
         };
 
         let writer = workspace.sync_writer()?;
+        if !same_source {
+            // Another source's rows (the demo, another database) are replaced, not deleted.
+            for table in SHARED_TABLES {
+                writer.clear(table)?;
+            }
+        }
         let oldest = SHARED_TABLES
             .iter()
             .filter_map(|t| watermark(t.name))
