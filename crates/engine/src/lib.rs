@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod exposure;
 pub mod flows;
 pub mod fx;
+pub mod history;
 pub mod kpi;
 pub mod limits;
 pub mod model;
@@ -19,6 +20,8 @@ pub mod overview;
 pub mod performance;
 pub mod period;
 pub mod returns;
+pub mod scenario;
+pub mod scenario_run;
 pub mod stats;
 pub mod trading;
 
