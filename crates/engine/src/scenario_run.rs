@@ -589,7 +589,8 @@ fn effect(prepared: &mut Prepared, asset: &Asset, inputs: &ScenarioInputs) -> Ef
             }
             let moved = c != *numeraire && (*currency == "*" || c == *currency);
             let mc = if moved { *m } else { Decimal::ONE };
-            if !moved && *base_m == Decimal::ONE {
+            if mc == *base_m {
+                // Both moved alike (or neither): the cross rate does not change.
                 return Effect::Untouched;
             }
             Effect::Change(mc / *base_m - Decimal::ONE)
