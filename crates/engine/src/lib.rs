@@ -16,6 +16,7 @@ pub mod history;
 pub mod kpi;
 pub mod limits;
 pub mod model;
+pub mod montecarlo;
 pub mod overview;
 pub mod performance;
 pub mod period;
