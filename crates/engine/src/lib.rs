@@ -14,6 +14,7 @@ pub mod flows;
 pub mod fx;
 pub mod history;
 pub mod kpi;
+pub mod ladder;
 pub mod limits;
 pub mod model;
 pub mod montecarlo;
