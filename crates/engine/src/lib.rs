@@ -21,6 +21,7 @@ pub mod montecarlo;
 pub mod overview;
 pub mod performance;
 pub mod period;
+pub mod presets;
 pub mod returns;
 pub mod scenario;
 pub mod scenario_run;

@@ -951,3 +951,29 @@ fn kpis_and_limits_before_and_after() {
     );
     assert_eq!(r.breached().count(), 2);
 }
+
+#[test]
+fn every_preset_runs_on_the_fixture() {
+    use ballast_engine::presets::builtin_scenarios;
+    let f = fixture();
+    let presets = builtin_scenarios(as_of(), f.prices.range());
+    // The history starts 2019-12-31: the 2020 replay is offered, the 2008 one is not.
+    assert!(presets.iter().any(|p| p.key == "replay_2020"));
+    assert!(!presets.iter().any(|p| p.key == "replay_2008"));
+    let inputs = f.inputs(None);
+    let pnl = |key: &str| {
+        let p = presets.iter().find(|p| p.key == key).unwrap();
+        run_scenario(&inputs, &p.definition).unwrap().pnl
+    };
+    for p in &presets {
+        run_scenario(&inputs, &p.definition).unwrap_or_else(|e| panic!("{}: {e}", p.key));
+    }
+    // Hand figures from the table above.
+    assert_eq!(pnl("rates_up_200"), dec("-147500"));
+    assert_eq!(pnl("credit_up_100"), dec("-74500"));
+    assert_eq!(pnl("usd_up_10"), dec("-200000"));
+    assert_eq!(pnl("usd_down_10"), dec("200000"));
+    assert_eq!(pnl("equities_down_20"), dec("-672000"));
+    assert_eq!(pnl("steepener_2s10s_50"), dec("-14804.69"));
+    assert_eq!(pnl("redemption_run_25"), Decimal::ZERO);
+}
