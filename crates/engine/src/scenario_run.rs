@@ -269,18 +269,17 @@ pub fn validate(
     for (i, shock) in definition.shocks.iter().enumerate() {
         let n = i + 1;
         match shock {
-            Shock::Asset { asset, .. } => {
+            Shock::Asset { asset, .. }
                 if !inputs
                     .assets
                     .iter()
-                    .any(|a| a.id == *asset || a.symbol == *asset)
-                {
-                    return Err(ScenarioError::UnknownAsset {
-                        shock: n,
-                        shock_type: shock.kind(),
-                        asset: asset.clone(),
-                    });
-                }
+                    .any(|a| a.id == *asset || a.symbol == *asset) =>
+            {
+                return Err(ScenarioError::UnknownAsset {
+                    shock: n,
+                    shock_type: shock.kind(),
+                    asset: asset.clone(),
+                });
             }
             Shock::Fx {
                 currency, against, ..

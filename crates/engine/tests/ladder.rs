@@ -211,6 +211,9 @@ impl Book {
     }
 }
 
+/// (symbol, days to liquidate, cost bp, cost, cumulative proceeds, remaining)
+type Step<'a> = (&'a str, Option<u32>, Decimal, Decimal, Decimal, Decimal);
+
 fn millions(values: &[&str]) -> Vec<Decimal> {
     values.iter().map(|v| dec(v)).collect()
 }
@@ -263,7 +266,7 @@ fn worked_example_base_and_stressed() {
     // Under the gate nothing is carried.
     assert!(base.dealing_dates.iter().all(|d| d.carried_out.is_zero()));
 
-    let order: Vec<(&str, Option<u32>, Decimal, Decimal, Decimal, Decimal)> = base
+    let order: Vec<Step> = base
         .waterfall
         .iter()
         .map(|s| {
