@@ -31,7 +31,7 @@
 //! - **Days to liquidate 90%**: the first whole day by which cumulative capacity reaches 90%
 //!   of NAV (`None` if not within [`LadderConfig::max_days`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Months, NaiveDate};
 use rust_decimal::prelude::ToPrimitive;
@@ -325,16 +325,15 @@ pub fn liquidity_ladder(
     check(config)?;
     let limits = &config.buckets;
     let mut notes = Vec::new();
+    let by_id: HashMap<&str, &Asset> = inputs.assets.iter().map(|a| (a.id.as_str(), a)).collect();
     let mut held: Vec<(&Position, &Asset, Profile)> = Vec::new();
     for p in inputs.positions {
-        let asset = inputs
-            .assets
-            .iter()
-            .find(|a| a.id == p.asset_id)
-            .ok_or_else(|| LadderError::PositionWithoutAsset {
+        let asset = by_id.get(p.asset_id.as_str()).copied().ok_or_else(|| {
+            LadderError::PositionWithoutAsset {
                 position: p.id.clone(),
                 asset: p.asset_id.clone(),
-            })?;
+            }
+        })?;
         let note = |text: String| LadderNote {
             position_id: p.id.clone(),
             symbol: asset.symbol.clone(),
@@ -557,15 +556,16 @@ pub fn base_vs_stressed(
     scenario: &ScenarioResult,
 ) -> Result<LadderComparison, LadderError> {
     let base = liquidity_ladder(inputs, config, &[])?;
+    let after: HashMap<&str, Decimal> = scenario
+        .positions
+        .iter()
+        .map(|r| (&*r.position_id, r.value_after))
+        .collect();
     let shocked: Vec<Position> = inputs
         .positions
         .iter()
         .map(|p| {
-            let after = scenario
-                .positions
-                .iter()
-                .find(|r| r.position_id == p.id)
-                .map_or(p.market_value, |r| r.value_after);
+            let after = after.get(p.id.as_str()).copied().unwrap_or(p.market_value);
             Position {
                 market_value: after,
                 ..p.clone()

@@ -22,8 +22,13 @@
 //!   (keys and formulas of [`crate::exposure`]), `max_drawdown` over the NAV history with the
 //!   shock appended as one more day, `scenario_return` (after only), plus whatever the
 //!   caller's KPI hook returns; risk limits are checked on both sides with [`crate::limits`].
+//! - Speed: [`ScenarioBook`] indexes a book once (asset of each position, KPIs and limits
+//!   before, NAV-history returns) for any number of scenarios; position labels are shared
+//!   `Arc<str>`s, so a scenario over 10,000 positions costs about a millisecond and a
+//!   historical replay about ten (`benches/scenarios.rs`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -75,9 +80,13 @@ pub struct Contribution {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PositionResult {
-    pub position_id: String,
-    pub asset_id: String,
-    pub symbol: String,
+    /// Shared with the book (no copy per scenario); serialised as a string.
+    #[serde(serialize_with = "as_str")]
+    pub position_id: Arc<str>,
+    #[serde(serialize_with = "as_str")]
+    pub asset_id: Arc<str>,
+    #[serde(serialize_with = "as_str")]
+    pub symbol: Arc<str>,
     pub market_value: Decimal,
     /// `Σ` of the contributions' changes.
     pub change: Decimal,
@@ -176,6 +185,10 @@ impl ScenarioResult {
     }
 }
 
+fn as_str<S: serde::Serializer>(value: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(value)
+}
+
 fn eq_ci(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())
 }
@@ -211,7 +224,7 @@ fn bp(b: Decimal) -> Decimal {
 fn rate_change(asset: &Asset, dy: Decimal) -> Option<Decimal> {
     let d = asset.modified_duration?;
     let c = asset.convexity.unwrap_or_default();
-    Some(-d * dy + c * dy * dy / Decimal::TWO)
+    Some(-d * dy + c * dy * dy * Decimal::new(5, 1))
 }
 
 fn years_to_maturity(maturity: NaiveDate, as_of: NaiveDate) -> Decimal {
@@ -243,99 +256,6 @@ fn coefficients_at(
     latest
 }
 
-/// Data-dependent checks (after [`ScenarioDefinition::validate_shape`]): every position's
-/// asset exists, named assets and currencies are known, macro factors have coefficients and
-/// replay windows lie inside the price history.
-pub fn validate(
-    inputs: &ScenarioInputs,
-    definition: &ScenarioDefinition,
-) -> Result<(), ScenarioError> {
-    definition.validate_shape()?;
-    let ids: HashSet<&str> = inputs.assets.iter().map(|a| a.id.as_str()).collect();
-    for p in inputs.positions {
-        if !ids.contains(p.asset_id.as_str()) {
-            return Err(ScenarioError::PositionWithoutAsset {
-                position: p.id.clone(),
-                asset: p.asset_id.clone(),
-            });
-        }
-    }
-    let known_currency = |c: &str| {
-        c == inputs.base_currency
-            || inputs.fx.knows(c)
-            || inputs.assets.iter().any(|a| a.currency == c)
-    };
-    let coefficients = coefficients_at(inputs.sector_coefficients, inputs.as_of);
-    for (i, shock) in definition.shocks.iter().enumerate() {
-        let n = i + 1;
-        match shock {
-            Shock::Asset { asset, .. }
-                if !inputs
-                    .assets
-                    .iter()
-                    .any(|a| a.id == *asset || a.symbol == *asset) =>
-            {
-                return Err(ScenarioError::UnknownAsset {
-                    shock: n,
-                    shock_type: shock.kind(),
-                    asset: asset.clone(),
-                });
-            }
-            Shock::Fx {
-                currency, against, ..
-            } => {
-                let numeraire = against.as_deref().unwrap_or(inputs.base_currency);
-                if currency != "*" && !known_currency(currency) {
-                    return Err(ScenarioError::UnknownCurrency {
-                        shock: n,
-                        field: "currency",
-                        currency: currency.clone(),
-                    });
-                }
-                if !known_currency(numeraire) {
-                    return Err(ScenarioError::UnknownCurrency {
-                        shock: n,
-                        field: "against",
-                        currency: numeraire.to_string(),
-                    });
-                }
-                if currency == numeraire {
-                    return Err(ScenarioError::Invalid {
-                        shock: n,
-                        shock_type: shock.kind(),
-                        field: "currency",
-                        reason: format!("{currency} cannot move against itself"),
-                    });
-                }
-            }
-            Shock::Macro { moves } => {
-                for factor in moves.keys() {
-                    if !coefficients.keys().any(|(_, f)| f == factor) {
-                        return Err(ScenarioError::UnknownMacroFactor {
-                            shock: n,
-                            factor: factor.clone(),
-                            as_of: inputs.as_of,
-                        });
-                    }
-                }
-            }
-            Shock::HistoricalReplay { from, to } => {
-                let history = inputs.prices.range();
-                if history.is_none_or(|(first, last)| *from < first || *to > last) {
-                    return Err(ScenarioError::ReplayOutsideHistory {
-                        shock: n,
-                        from: *from,
-                        to: *to,
-                        history,
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// What one shock does to one asset.
 #[derive(Clone)]
 enum Effect {
@@ -359,7 +279,7 @@ enum Prepared<'d> {
     },
     Fx {
         currency: &'d str,
-        numeraire: &'d str,
+        numeraire: String,
         m: Decimal,
         base_m: Decimal,
     },
@@ -374,7 +294,7 @@ enum Prepared<'d> {
         r: Decimal,
     },
     Asset {
-        ids: HashSet<&'d str>,
+        ids: Vec<usize>,
         r: Decimal,
     },
     Macro {
@@ -383,7 +303,8 @@ enum Prepared<'d> {
     Replay {
         from: NaiveDate,
         to: NaiveDate,
-        cache: HashMap<String, Effect>,
+        /// FX growth by (currency, first date, last date): few currencies, few date pairs.
+        fx_cache: Vec<(String, NaiveDate, NaiveDate, Option<Decimal>)>,
     },
     NoPrice,
 }
@@ -391,8 +312,9 @@ enum Prepared<'d> {
 fn prepare<'d>(
     n: usize,
     shock: &'d Shock,
-    inputs: &ScenarioInputs<'d>,
+    inputs: &ScenarioInputs<'_>,
     coefficients: &BTreeMap<(&str, &str), (NaiveDate, Decimal)>,
+    asset_ids: Vec<usize>,
     sector_shocks: &mut Vec<SectorShock>,
 ) -> Prepared<'d> {
     match shock {
@@ -422,7 +344,7 @@ fn prepare<'d>(
             };
             Prepared::Fx {
                 currency,
-                numeraire,
+                numeraire: numeraire.to_string(),
                 m,
                 base_m,
             }
@@ -445,13 +367,8 @@ fn prepare<'d>(
             name: name.as_ref().map(|s| s.trim().to_lowercase()),
             r: pct(*p),
         },
-        Shock::Asset { asset, pct: p } => Prepared::Asset {
-            ids: inputs
-                .assets
-                .iter()
-                .filter(|a| a.id == *asset || a.symbol == *asset)
-                .map(|a| a.id.as_str())
-                .collect(),
+        Shock::Asset { pct: p, .. } => Prepared::Asset {
+            ids: asset_ids,
             r: pct(*p),
         },
         Shock::Macro { moves } => {
@@ -491,7 +408,7 @@ fn prepare<'d>(
         Shock::HistoricalReplay { from, to } => Prepared::Replay {
             from: *from,
             to: *to,
-            cache: HashMap::new(),
+            fx_cache: Vec::new(),
         },
         Shock::Redemption { .. } => Prepared::NoPrice,
     }
@@ -503,7 +420,13 @@ fn equity_like(asset: &Asset) -> bool {
             && asset.beta.is_some())
 }
 
-fn replay_effect(asset: &Asset, from: NaiveDate, to: NaiveDate, inputs: &ScenarioInputs) -> Effect {
+fn replay_effect(
+    asset: &Asset,
+    from: NaiveDate,
+    to: NaiveDate,
+    inputs: &ScenarioInputs,
+    fx_cache: &mut Vec<(String, NaiveDate, NaiveDate, Option<Decimal>)>,
+) -> Effect {
     let (price_growth, start, end) = if asset.asset_class == AssetClass::Cash {
         (Decimal::ONE, from, to)
     } else {
@@ -522,23 +445,35 @@ fn replay_effect(asset: &Asset, from: NaiveDate, to: NaiveDate, inputs: &Scenari
         }
     };
     let fx_growth = if asset.currency == inputs.base_currency {
-        Decimal::ONE
+        Some(Decimal::ONE)
     } else {
-        let rate = |d: NaiveDate| inputs.fx.rate(&asset.currency, inputs.base_currency, d);
-        match (rate(start), rate(end)) {
-            (Some(f0), Some(f1)) if f0 > Decimal::ZERO => f1 / f0,
-            _ => {
-                return Effect::Unpriced(format!(
-                    "no {}→{} FX fixing on or before {start} and {end}",
-                    asset.currency, inputs.base_currency
-                ))
+        let ccy = asset.currency.as_str();
+        match fx_cache
+            .iter()
+            .find(|(c, a, b, _)| c == ccy && *a == start && *b == end)
+        {
+            Some((.., growth)) => *growth,
+            None => {
+                let rate = |d: NaiveDate| inputs.fx.rate(ccy, inputs.base_currency, d);
+                let growth = match (rate(start), rate(end)) {
+                    (Some(f0), Some(f1)) if f0 > Decimal::ZERO => Some(f1 / f0),
+                    _ => None,
+                };
+                fx_cache.push((ccy.to_string(), start, end, growth));
+                growth
             }
         }
     };
-    Effect::Change(price_growth * fx_growth - Decimal::ONE)
+    match fx_growth {
+        Some(fx) => Effect::Change(price_growth * fx - Decimal::ONE),
+        None => Effect::Unpriced(format!(
+            "no {}→{} FX fixing on or before {start} and {end}",
+            asset.currency, inputs.base_currency
+        )),
+    }
 }
 
-fn effect(prepared: &mut Prepared, asset: &Asset, inputs: &ScenarioInputs) -> Effect {
+fn effect(prepared: &mut Prepared, k: usize, asset: &Asset, inputs: &ScenarioInputs) -> Effect {
     let change_or = |r: Option<Decimal>, why: &str| match r {
         Some(r) => Effect::Change(r),
         None => Effect::Unpriced(why.to_string()),
@@ -622,7 +557,7 @@ fn effect(prepared: &mut Prepared, asset: &Asset, inputs: &ScenarioInputs) -> Ef
             }
         }
         Prepared::Asset { ids, r } => {
-            if ids.contains(asset.id.as_str()) {
+            if ids.contains(&k) {
                 Effect::Change(*r)
             } else {
                 Effect::Untouched
@@ -641,37 +576,10 @@ fn effect(prepared: &mut Prepared, asset: &Asset, inputs: &ScenarioInputs) -> Ef
                 None => Effect::Unpriced(format!("sector '{sector}' has no macro coefficients")),
             }
         }
-        Prepared::Replay { from, to, cache } => {
-            if let Some(e) = cache.get(&asset.id) {
-                return e.clone();
-            }
-            let e = replay_effect(asset, *from, *to, inputs);
-            cache.insert(asset.id.clone(), e.clone());
-            e
+        Prepared::Replay { from, to, fx_cache } => {
+            replay_effect(asset, *from, *to, inputs, fx_cache)
         }
         Prepared::NoPrice => Effect::Untouched,
-    }
-}
-
-fn book<'p>(positions: impl Iterator<Item = (&'p str, Decimal)>, nav: Decimal) -> Book {
-    let mut per_asset: HashMap<&str, Decimal> = HashMap::new();
-    for (asset, mv) in positions {
-        *per_asset.entry(asset).or_default() += mv;
-    }
-    let (mut long, mut short) = (Decimal::ZERO, Decimal::ZERO);
-    for mv in per_asset.values() {
-        if *mv > Decimal::ZERO {
-            long += *mv;
-        } else {
-            short += *mv;
-        }
-    }
-    Book {
-        nav,
-        long,
-        short,
-        gross: long - short,
-        net: long + short,
     }
 }
 
@@ -711,235 +619,466 @@ fn book_entries(b: &Book) -> Vec<Entry> {
     ]
 }
 
-/// The maximum drawdown of the NAV history's daily returns, with `extra` appended as one
-/// more day when given.
-fn max_drawdown(history: &[NavPoint], extra: Option<f64>) -> Metric {
-    let mut sorted = history.to_vec();
-    sorted.sort_by_key(|p| p.date);
-    let mut values = match returns::daily_returns(&sorted) {
-        Ok(series) => series.values,
-        Err(e) => return Metric::Unavailable(e.to_string()),
-    };
-    values.extend(extra);
-    match kpi::max_drawdown(&values) {
-        Some(d) => Metric::from_f64(d.depth, "overflow"),
-        None => Metric::unavailable("no NAV history"),
+/// A portfolio indexed once for any number of scenarios: the asset of each position, the
+/// book and KPIs before the shock, the limits before, the NAV history's returns. The
+/// Scenarios screen runs many definitions over the same book (side by side); this does the
+/// per-book work once. [`run_scenario`] is `ScenarioBook::new(inputs)?.run(definition)`.
+pub struct ScenarioBook<'a> {
+    inputs: ScenarioInputs<'a>,
+    /// Index into `inputs.assets` of each position's asset.
+    position_asset: Vec<usize>,
+    /// Distinct asset indices held, for netting per asset.
+    held: Vec<usize>,
+    /// Labels of each position: (position id, asset id, symbol), shared by every result.
+    labels: Vec<[Arc<str>; 3]>,
+    currencies: HashSet<&'a str>,
+    coefficients: BTreeMap<(&'a str, &'a str), (NaiveDate, Decimal)>,
+    before: Book,
+    entries_before: Vec<Entry>,
+    limits_before: Vec<LimitCheck>,
+    history_returns: Result<Vec<f64>, String>,
+}
+
+impl<'a> ScenarioBook<'a> {
+    pub fn new(inputs: ScenarioInputs<'a>) -> Result<ScenarioBook<'a>, ScenarioError> {
+        let mut by_id: HashMap<&str, usize> = HashMap::with_capacity(inputs.assets.len());
+        let mut currencies: HashSet<&str> = HashSet::new();
+        currencies.insert(inputs.base_currency);
+        for (k, a) in inputs.assets.iter().enumerate() {
+            by_id.insert(a.id.as_str(), k);
+            currencies.insert(a.currency.as_str());
+        }
+        let mut position_asset = Vec::with_capacity(inputs.positions.len());
+        let mut seen = vec![false; inputs.assets.len()];
+        let mut held = Vec::new();
+        for p in inputs.positions {
+            let Some(&k) = by_id.get(p.asset_id.as_str()) else {
+                return Err(ScenarioError::PositionWithoutAsset {
+                    position: p.id.clone(),
+                    asset: p.asset_id.clone(),
+                });
+            };
+            position_asset.push(k);
+            if !seen[k] {
+                seen[k] = true;
+                held.push(k);
+            }
+        }
+        let symbols: Vec<Arc<str>> = inputs
+            .assets
+            .iter()
+            .map(|a| Arc::from(a.symbol.as_str()))
+            .collect();
+        let labels = inputs
+            .positions
+            .iter()
+            .zip(&position_asset)
+            .map(|(p, k)| {
+                [
+                    Arc::from(p.id.as_str()),
+                    Arc::from(p.asset_id.as_str()),
+                    symbols[*k].clone(),
+                ]
+            })
+            .collect();
+        let mut sorted = inputs.nav_history.to_vec();
+        sorted.sort_by_key(|p| p.date);
+        let history_returns = returns::daily_returns(&sorted)
+            .map(|s| s.values)
+            .map_err(|e| e.to_string());
+        let mut book = ScenarioBook {
+            inputs,
+            position_asset,
+            held,
+            labels,
+            currencies,
+            coefficients: coefficients_at(inputs.sector_coefficients, inputs.as_of),
+            before: Book {
+                nav: inputs.nav,
+                long: Decimal::ZERO,
+                short: Decimal::ZERO,
+                gross: Decimal::ZERO,
+                net: Decimal::ZERO,
+            },
+            entries_before: Vec::new(),
+            limits_before: Vec::new(),
+            history_returns,
+        };
+        book.before = book.book(inputs.positions.iter().map(|p| p.market_value), inputs.nav);
+        let mut entries = book_entries(&book.before);
+        entries.push(Entry::new(
+            "max_drawdown",
+            "Max drawdown",
+            Unit::SignedPercent,
+            book.max_drawdown(None),
+        ));
+        entries.push(Entry::new(
+            "scenario_return",
+            "Scenario P/L / NAV",
+            Unit::SignedPercent,
+            Metric::unavailable("before the scenario"),
+        ));
+        if let Some(hook) = inputs.kpi_hook {
+            entries.extend(hook(inputs.positions, inputs.nav));
+        }
+        book.limits_before = limits::check(inputs.risk_limits, &limits::lookup(&entries));
+        book.entries_before = entries;
+        Ok(book)
+    }
+
+    /// Long, short, gross and net of the positions' values (in position order), netted per
+    /// asset.
+    fn book(&self, values: impl Iterator<Item = Decimal>, nav: Decimal) -> Book {
+        let mut per_asset = vec![Decimal::ZERO; self.inputs.assets.len()];
+        for (k, mv) in self.position_asset.iter().zip(values) {
+            per_asset[*k] += mv;
+        }
+        let (mut long, mut short) = (Decimal::ZERO, Decimal::ZERO);
+        for k in &self.held {
+            let mv = per_asset[*k];
+            if mv > Decimal::ZERO {
+                long += mv;
+            } else {
+                short += mv;
+            }
+        }
+        Book {
+            nav,
+            long,
+            short,
+            gross: long - short,
+            net: long + short,
+        }
+    }
+
+    /// The maximum drawdown of the NAV history's daily returns, with `extra` appended as one
+    /// more day when given.
+    fn max_drawdown(&self, extra: Option<f64>) -> Metric {
+        let values = match &self.history_returns {
+            Ok(v) => v,
+            Err(e) => return Metric::Unavailable(e.clone()),
+        };
+        let depth = match extra {
+            None => kpi::max_drawdown(values).map(|d| d.depth),
+            Some(r) => {
+                let mut all = Vec::with_capacity(values.len() + 1);
+                all.extend_from_slice(values);
+                all.push(r);
+                kpi::max_drawdown(&all).map(|d| d.depth)
+            }
+        };
+        match depth {
+            Some(d) => Metric::from_f64(d, "overflow"),
+            None => Metric::unavailable("no NAV history"),
+        }
+    }
+
+    /// Data-dependent checks (after [`ScenarioDefinition::validate_shape`]): named assets and
+    /// currencies are known, macro factors have coefficients and replay windows lie inside
+    /// the price history. (Every position's asset exists: [`ScenarioBook::new`] checked.)
+    pub fn validate(&self, definition: &ScenarioDefinition) -> Result<(), ScenarioError> {
+        definition.validate_shape()?;
+        let inputs = &self.inputs;
+        let known_currency = |c: &str| self.currencies.contains(c) || inputs.fx.knows(c);
+        for (i, shock) in definition.shocks.iter().enumerate() {
+            let n = i + 1;
+            match shock {
+                Shock::Asset { asset, .. }
+                    if !inputs
+                        .assets
+                        .iter()
+                        .any(|a| a.id == *asset || a.symbol == *asset) =>
+                {
+                    return Err(ScenarioError::UnknownAsset {
+                        shock: n,
+                        shock_type: shock.kind(),
+                        asset: asset.clone(),
+                    });
+                }
+                Shock::Fx {
+                    currency, against, ..
+                } => {
+                    let numeraire = against.as_deref().unwrap_or(inputs.base_currency);
+                    if currency != "*" && !known_currency(currency) {
+                        return Err(ScenarioError::UnknownCurrency {
+                            shock: n,
+                            field: "currency",
+                            currency: currency.clone(),
+                        });
+                    }
+                    if !known_currency(numeraire) {
+                        return Err(ScenarioError::UnknownCurrency {
+                            shock: n,
+                            field: "against",
+                            currency: numeraire.to_string(),
+                        });
+                    }
+                    if currency == numeraire {
+                        return Err(ScenarioError::Invalid {
+                            shock: n,
+                            shock_type: shock.kind(),
+                            field: "currency",
+                            reason: format!("{currency} cannot move against itself"),
+                        });
+                    }
+                }
+                Shock::Macro { moves } => {
+                    for factor in moves.keys() {
+                        if !self.coefficients.keys().any(|(_, f)| f == factor) {
+                            return Err(ScenarioError::UnknownMacroFactor {
+                                shock: n,
+                                factor: factor.clone(),
+                                as_of: inputs.as_of,
+                            });
+                        }
+                    }
+                }
+                Shock::HistoricalReplay { from, to } => {
+                    let history = inputs.prices.range();
+                    if history.is_none_or(|(first, last)| *from < first || *to > last) {
+                        return Err(ScenarioError::ReplayOutsideHistory {
+                            shock: n,
+                            from: *from,
+                            to: *to,
+                            history,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply `definition` to the book. Validates first ([`ScenarioBook::validate`]).
+    pub fn run(&self, definition: &ScenarioDefinition) -> Result<ScenarioResult, ScenarioError> {
+        self.validate(definition)?;
+        let inputs = &self.inputs;
+        let mut sector_shocks = Vec::new();
+        let mut prepared: Vec<Prepared> = definition
+            .shocks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let ids = match s {
+                    Shock::Asset { asset, .. } => inputs
+                        .assets
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, a)| a.id == *asset || a.symbol == *asset)
+                        .map(|(k, _)| k)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                prepare(
+                    i + 1,
+                    s,
+                    inputs,
+                    &self.coefficients,
+                    ids,
+                    &mut sector_shocks,
+                )
+            })
+            .collect();
+        let kinds: Vec<&'static str> = definition.shocks.iter().map(Shock::kind).collect();
+
+        let mut by_shock: Vec<ShockTotal> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| ShockTotal {
+                shock: i + 1,
+                shock_type: k,
+                pnl: Decimal::ZERO,
+                positions: 0,
+            })
+            .collect();
+        let mut unpriced = Vec::new();
+        let mut unpriced_seen: HashSet<(usize, usize)> = HashSet::new();
+        let mut positions = Vec::with_capacity(inputs.positions.len());
+        let mut total_pnl = Decimal::ZERO;
+
+        for ((p, &k), labels) in inputs
+            .positions
+            .iter()
+            .zip(&self.position_asset)
+            .zip(&self.labels)
+        {
+            let asset = &inputs.assets[k];
+            let mut contributions = Vec::new();
+            let mut change = Decimal::ZERO;
+            for (i, shock) in prepared.iter_mut().enumerate() {
+                match effect(shock, k, asset, inputs) {
+                    Effect::Untouched => {}
+                    Effect::Unpriced(reason) => {
+                        if unpriced_seen.insert((i, k)) {
+                            unpriced.push(Unpriced {
+                                shock: i + 1,
+                                shock_type: kinds[i],
+                                asset_id: asset.id.clone(),
+                                symbol: asset.symbol.clone(),
+                                reason,
+                            });
+                        }
+                    }
+                    Effect::Change(r) => {
+                        if r < -Decimal::ONE {
+                            return Err(ScenarioError::NegativePrice {
+                                shock: Some(i + 1),
+                                asset: asset.symbol.clone(),
+                                change_pct: (r * Decimal::ONE_HUNDRED).round_dp(4).normalize(),
+                            });
+                        }
+                        change += r;
+                        contributions.push(Contribution {
+                            shock: i + 1,
+                            shock_type: kinds[i],
+                            change: r,
+                            pnl: (p.market_value * r).round_dp(2),
+                        });
+                    }
+                }
+            }
+            if change < -Decimal::ONE {
+                return Err(ScenarioError::NegativePrice {
+                    shock: None,
+                    asset: asset.symbol.clone(),
+                    change_pct: (change * Decimal::ONE_HUNDRED).round_dp(4).normalize(),
+                });
+            }
+            let mut pnl = Decimal::ZERO;
+            for c in &contributions {
+                pnl += c.pnl;
+                let t = &mut by_shock[c.shock - 1];
+                t.pnl += c.pnl;
+                t.positions += 1;
+            }
+            total_pnl += pnl;
+            positions.push(PositionResult {
+                position_id: labels[0].clone(),
+                asset_id: labels[1].clone(),
+                symbol: labels[2].clone(),
+                market_value: p.market_value,
+                change,
+                pnl,
+                value_after: p.market_value + pnl,
+                contributions,
+            });
+        }
+
+        let nav_shocked = inputs.nav + total_pnl;
+        let redemptions: Vec<StressedRedemption> = definition
+            .shocks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                Shock::Redemption { share, by } => Some(StressedRedemption {
+                    shock: i + 1,
+                    by: *by,
+                    share: *share,
+                    amount: (*share * nav_shocked.max(Decimal::ZERO)).round_dp(2),
+                }),
+                _ => None,
+            })
+            .collect();
+        let redeemed: Decimal = redemptions.iter().map(|r| r.amount).sum();
+
+        let after = self.book(positions.iter().map(|p| p.value_after), nav_shocked);
+        let pnl_pct = (inputs.nav > Decimal::ZERO)
+            .then(|| decimal_to_f64(total_pnl) / decimal_to_f64(inputs.nav));
+
+        let mut entries_after = book_entries(&after);
+        entries_after.push(Entry::new(
+            "max_drawdown",
+            "Max drawdown",
+            Unit::SignedPercent,
+            match pnl_pct {
+                Some(r) => self.max_drawdown(Some(r)),
+                None => Metric::unavailable("NAV is not positive"),
+            },
+        ));
+        entries_after.push(Entry::new(
+            "scenario_return",
+            "Scenario P/L / NAV",
+            Unit::SignedPercent,
+            match pnl_pct {
+                Some(r) => Metric::from_f64(r, "overflow"),
+                None => Metric::unavailable("NAV is not positive"),
+            },
+        ));
+        if let Some(hook) = inputs.kpi_hook {
+            let stressed: Vec<Position> = inputs
+                .positions
+                .iter()
+                .zip(&positions)
+                .map(|(p, r)| Position {
+                    market_value: r.value_after,
+                    ..p.clone()
+                })
+                .collect();
+            entries_after.extend(hook(&stressed, nav_shocked));
+        }
+        let entries_before = &self.entries_before;
+        let kpis = entries_after
+            .iter()
+            .map(|a| KpiChange {
+                key: a.key.to_string(),
+                label: a.label.to_string(),
+                unit: a.unit,
+                before: entries_before.iter().find(|b| b.key == a.key).map_or_else(
+                    || Metric::unavailable("not computed before"),
+                    |b| b.metric.clone(),
+                ),
+                after: a.metric.clone(),
+            })
+            .collect();
+        let limits_after = limits::check(inputs.risk_limits, &limits::lookup(&entries_after));
+        let newly_breached = limits_after
+            .iter()
+            .zip(&self.limits_before)
+            .filter(|(a, b)| a.breached && !b.breached)
+            .map(|(a, _)| a.limit_id.clone())
+            .collect();
+
+        Ok(ScenarioResult {
+            name: definition.name.clone(),
+            as_of: inputs.as_of,
+            base_currency: inputs.base_currency.to_string(),
+            nav_before: inputs.nav,
+            pnl: total_pnl,
+            pnl_pct,
+            redemptions,
+            redeemed,
+            nav_after: nav_shocked - redeemed,
+            before: self.before.clone(),
+            after,
+            positions,
+            by_shock,
+            unpriced,
+            sector_shocks,
+            kpis,
+            limits_before: self.limits_before.clone(),
+            limits_after,
+            newly_breached,
+        })
     }
 }
 
-/// Apply `definition` to the portfolio in `inputs`. Validates first ([`validate`]).
+/// Data-dependent checks of `definition` against `inputs` (see [`ScenarioBook::validate`]),
+/// including that every position's asset exists.
+pub fn validate(
+    inputs: &ScenarioInputs,
+    definition: &ScenarioDefinition,
+) -> Result<(), ScenarioError> {
+    definition.validate_shape()?;
+    ScenarioBook::new(*inputs)?.validate(definition)
+}
+
+/// Apply `definition` to the portfolio in `inputs`: validates, then runs. For several
+/// scenarios over one book, [`ScenarioBook`] indexes the book once.
 pub fn run_scenario(
     inputs: &ScenarioInputs,
     definition: &ScenarioDefinition,
 ) -> Result<ScenarioResult, ScenarioError> {
-    validate(inputs, definition)?;
-    let assets: HashMap<&str, &Asset> = inputs.assets.iter().map(|a| (a.id.as_str(), a)).collect();
-    let coefficients = coefficients_at(inputs.sector_coefficients, inputs.as_of);
-    let mut sector_shocks = Vec::new();
-    let mut prepared: Vec<Prepared> = definition
-        .shocks
-        .iter()
-        .enumerate()
-        .map(|(i, s)| prepare(i + 1, s, inputs, &coefficients, &mut sector_shocks))
-        .collect();
-    let kinds: Vec<&'static str> = definition.shocks.iter().map(Shock::kind).collect();
-
-    let mut by_shock: Vec<ShockTotal> = kinds
-        .iter()
-        .enumerate()
-        .map(|(i, k)| ShockTotal {
-            shock: i + 1,
-            shock_type: k,
-            pnl: Decimal::ZERO,
-            positions: 0,
-        })
-        .collect();
-    let mut unpriced = Vec::new();
-    let mut unpriced_seen: HashSet<(usize, &str)> = HashSet::new();
-    let mut positions = Vec::with_capacity(inputs.positions.len());
-    let mut total_pnl = Decimal::ZERO;
-
-    for p in inputs.positions {
-        let asset = assets[p.asset_id.as_str()];
-        let mut contributions = Vec::new();
-        let mut change = Decimal::ZERO;
-        for (i, shock) in prepared.iter_mut().enumerate() {
-            match effect(shock, asset, inputs) {
-                Effect::Untouched => {}
-                Effect::Unpriced(reason) => {
-                    if unpriced_seen.insert((i, asset.id.as_str())) {
-                        unpriced.push(Unpriced {
-                            shock: i + 1,
-                            shock_type: kinds[i],
-                            asset_id: asset.id.clone(),
-                            symbol: asset.symbol.clone(),
-                            reason,
-                        });
-                    }
-                }
-                Effect::Change(r) => {
-                    if r < -Decimal::ONE {
-                        return Err(ScenarioError::NegativePrice {
-                            shock: Some(i + 1),
-                            asset: asset.symbol.clone(),
-                            change_pct: (r * Decimal::ONE_HUNDRED).round_dp(4).normalize(),
-                        });
-                    }
-                    change += r;
-                    contributions.push(Contribution {
-                        shock: i + 1,
-                        shock_type: kinds[i],
-                        change: r,
-                        pnl: (p.market_value * r).round_dp(2),
-                    });
-                }
-            }
-        }
-        if change < -Decimal::ONE {
-            return Err(ScenarioError::NegativePrice {
-                shock: None,
-                asset: asset.symbol.clone(),
-                change_pct: (change * Decimal::ONE_HUNDRED).round_dp(4).normalize(),
-            });
-        }
-        let pnl: Decimal = contributions.iter().map(|c| c.pnl).sum();
-        for c in &contributions {
-            let t = &mut by_shock[c.shock - 1];
-            t.pnl += c.pnl;
-            t.positions += 1;
-        }
-        total_pnl += pnl;
-        positions.push(PositionResult {
-            position_id: p.id.clone(),
-            asset_id: p.asset_id.clone(),
-            symbol: asset.symbol.clone(),
-            market_value: p.market_value,
-            change,
-            pnl,
-            value_after: p.market_value + pnl,
-            contributions,
-        });
-    }
-
-    let nav_shocked = inputs.nav + total_pnl;
-    let redemptions: Vec<StressedRedemption> = definition
-        .shocks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| match s {
-            Shock::Redemption { share, by } => Some(StressedRedemption {
-                shock: i + 1,
-                by: *by,
-                share: *share,
-                amount: (*share * nav_shocked.max(Decimal::ZERO)).round_dp(2),
-            }),
-            _ => None,
-        })
-        .collect();
-    let redeemed: Decimal = redemptions.iter().map(|r| r.amount).sum();
-
-    let before = book(
-        inputs
-            .positions
-            .iter()
-            .map(|p| (p.asset_id.as_str(), p.market_value)),
-        inputs.nav,
-    );
-    let after = book(
-        positions
-            .iter()
-            .map(|p| (p.asset_id.as_str(), p.value_after)),
-        nav_shocked,
-    );
-    let pnl_pct = (inputs.nav > Decimal::ZERO)
-        .then(|| decimal_to_f64(total_pnl) / decimal_to_f64(inputs.nav));
-
-    let mut entries_before = book_entries(&before);
-    let mut entries_after = book_entries(&after);
-    entries_before.push(Entry::new(
-        "max_drawdown",
-        "Max drawdown",
-        Unit::SignedPercent,
-        max_drawdown(inputs.nav_history, None),
-    ));
-    entries_after.push(Entry::new(
-        "max_drawdown",
-        "Max drawdown",
-        Unit::SignedPercent,
-        match pnl_pct {
-            Some(r) => max_drawdown(inputs.nav_history, Some(r)),
-            None => Metric::unavailable("NAV is not positive"),
-        },
-    ));
-    entries_before.push(Entry::new(
-        "scenario_return",
-        "Scenario P/L / NAV",
-        Unit::SignedPercent,
-        Metric::unavailable("before the scenario"),
-    ));
-    entries_after.push(Entry::new(
-        "scenario_return",
-        "Scenario P/L / NAV",
-        Unit::SignedPercent,
-        match pnl_pct {
-            Some(r) => Metric::from_f64(r, "overflow"),
-            None => Metric::unavailable("NAV is not positive"),
-        },
-    ));
-    if let Some(hook) = inputs.kpi_hook {
-        entries_before.extend(hook(inputs.positions, inputs.nav));
-        let stressed: Vec<Position> = inputs
-            .positions
-            .iter()
-            .zip(&positions)
-            .map(|(p, r)| Position {
-                market_value: r.value_after,
-                ..p.clone()
-            })
-            .collect();
-        entries_after.extend(hook(&stressed, nav_shocked));
-    }
-    let kpis = entries_after
-        .iter()
-        .map(|a| KpiChange {
-            key: a.key.to_string(),
-            label: a.label.to_string(),
-            unit: a.unit,
-            before: entries_before.iter().find(|b| b.key == a.key).map_or_else(
-                || Metric::unavailable("not computed before"),
-                |b| b.metric.clone(),
-            ),
-            after: a.metric.clone(),
-        })
-        .collect();
-    let limits_before = limits::check(inputs.risk_limits, &limits::lookup(&entries_before));
-    let limits_after = limits::check(inputs.risk_limits, &limits::lookup(&entries_after));
-    let newly_breached = limits_after
-        .iter()
-        .zip(&limits_before)
-        .filter(|(a, b)| a.breached && !b.breached)
-        .map(|(a, _)| a.limit_id.clone())
-        .collect();
-
-    Ok(ScenarioResult {
-        name: definition.name.clone(),
-        as_of: inputs.as_of,
-        base_currency: inputs.base_currency.to_string(),
-        nav_before: inputs.nav,
-        pnl: total_pnl,
-        pnl_pct,
-        redemptions,
-        redeemed,
-        nav_after: nav_shocked - redeemed,
-        before,
-        after,
-        positions,
-        by_shock,
-        unpriced,
-        sector_shocks,
-        kpis,
-        limits_before,
-        limits_after,
-        newly_breached,
-    })
+    definition.validate_shape()?;
+    ScenarioBook::new(*inputs)?.run(definition)
 }

@@ -275,7 +275,13 @@ fn moved(result: &ScenarioResult) -> Vec<(String, Decimal, Decimal)> {
         .positions
         .iter()
         .filter(|p| !p.contributions.is_empty())
-        .map(|p| (p.symbol.clone(), p.change.normalize(), p.pnl.normalize()))
+        .map(|p| {
+            (
+                p.symbol.to_string(),
+                p.change.normalize(),
+                p.pnl.normalize(),
+            )
+        })
         .collect()
 }
 
@@ -567,7 +573,7 @@ fn unpriced_positions_are_reported_not_zeroed() {
             ),
         ]
     );
-    let bond3 = r.positions.iter().find(|p| p.symbol == "BOND3").unwrap();
+    let bond3 = r.positions.iter().find(|p| *p.symbol == *"BOND3").unwrap();
     assert!(bond3.contributions.is_empty());
     // Inflation +3pp: Technology −0.6·3 = −1.8%, Energy 0.8·3 = +2.4%; Financials has none.
     let sectors: Vec<(&str, Decimal)> = r
@@ -593,7 +599,7 @@ fn historical_replay_uses_closes_in_the_window_and_the_currency() {
     let change = |s: &str| {
         r.positions
             .iter()
-            .find(|p| p.symbol == s)
+            .find(|p| *p.symbol == *s)
             .map(|p| (p.change, p.pnl))
             .unwrap()
     };
@@ -657,7 +663,7 @@ fn fx_against_another_numeraire_in_a_eur_book() {
     let mut inputs = f.inputs(None);
     inputs.base_currency = "EUR";
     let r = run_scenario(&inputs, &def).unwrap();
-    let pnl = |s: &str| r.positions.iter().find(|p| p.symbol == s).unwrap().pnl;
+    let pnl = |s: &str| r.positions.iter().find(|p| *p.symbol == *s).unwrap().pnl;
     assert_eq!(pnl("CASH-USD"), dec("111111.11")); // 1,000,000 × 0.1111…
     assert_eq!(pnl("EQ3"), dec("-55555.56")); // −500,000 × 0.1111…
     assert_eq!(pnl("CASH-EUR"), Decimal::ZERO);
@@ -665,7 +671,7 @@ fn fx_against_another_numeraire_in_a_eur_book() {
     assert!(r
         .positions
         .iter()
-        .find(|p| p.symbol == "CASH-GBP")
+        .find(|p| *p.symbol == *"CASH-GBP")
         .unwrap()
         .contributions
         .is_empty());
