@@ -42,6 +42,11 @@ impl FxTable {
             .map(|(_, rate)| *rate)
     }
 
+    /// Whether the table has any fixing for `ccy` (the dollar is always known).
+    pub fn knows(&self, ccy: &str) -> bool {
+        ccy == "USD" || self.usd_per.contains_key(ccy)
+    }
+
     /// Units of `to` for one unit of `from` on `date` (the last fixing on or before it).
     pub fn rate(&self, from: &str, to: &str, date: NaiveDate) -> Option<Decimal> {
         if from == to {
