@@ -614,3 +614,53 @@ async fn the_outbox_delivers_once_backs_off_and_dead_letters() {
     pool.close().await;
     let _ = url;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_published_scenario_is_written_once_however_often_it_is_delivered() {
+    let _serial = SERIAL.lock().await;
+    let Some((_url, spec, data)) = seeded("publish").await else {
+        return;
+    };
+    let payload = serde_json::json!({
+        "scenario": {
+            "name": "rates +200bp", "author": "analyst", "version": 2,
+            "shocks": [{"type": "parallel_rate", "bp": "200"}],
+        },
+        "results": data.portfolios.iter().map(|p| serde_json::json!({
+            "portfolio_id": p.id, "as_of": "2026-10-30", "pnl": "-1234.56",
+            "nav_after": "98765.43", "detail": {"positions": 12},
+        })).collect::<Vec<_>>(),
+    })
+    .to_string();
+    let pool = spec.connect().await.unwrap();
+    let key = "scenario.publish:0199a0b1-0000-7000-8000-000000000001";
+    let mut deliveries = Vec::new();
+    for _ in 0..3 {
+        deliveries.push(
+            ballast_pg::outbox::deliver(&pool, &spec, "scenario.publish", key, &payload)
+                .await
+                .unwrap(),
+        );
+    }
+    use ballast_pg::outbox::Delivery::{AlreadyPresent, Written};
+    assert_eq!(deliveries, [Written, AlreadyPresent, AlreadyPresent]);
+    let (scenarios, results, pnl): (i64, i64, rust_decimal::Decimal) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM scenarios WHERE name = 'rates +200bp' AND version = 2),
+                (SELECT count(*) FROM scenario_results),
+                (SELECT sum(pnl) FROM scenario_results)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((scenarios, results), (1, data.portfolios.len() as i64));
+    assert_eq!(
+        pnl,
+        rust_decimal::Decimal::new(-123456, 2) * rust_decimal::Decimal::from(3)
+    );
+    // An unknown kind is refused, not guessed at.
+    let error = ballast_pg::outbox::deliver(&pool, &spec, "mystery", "k", "{}")
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("mystery"), "{error}");
+    pool.close().await;
+}

@@ -112,29 +112,31 @@ impl ConnectSpec {
         Some(sslmode_name(options.get_ssl_mode()))
     }
 
-    /// A small pool; fails fast with a clear, password-free message and a hint when the server
-    /// is unreachable, refuses the login or the TLS set-up ([`PgError::Connect`]).
+    /// One connection; fails fast with a clear, password-free message and a hint when the
+    /// server is unreachable, refuses the login or the TLS set-up ([`PgError::Connect`]).
+    pub async fn connect_one(&self) -> Result<PgConnection> {
+        let options = self.options()?;
+        match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(self.connect_error(&options, &e)),
+            Err(_) => Err(PgError::Connect {
+                url: self.url_without_password.clone(),
+                reason: format!(
+                    "cannot reach {}: no answer within {} s — is the server running and \
+                     the address right (a firewall may drop the packets)?",
+                    server_address(&options),
+                    CONNECT_TIMEOUT.as_secs()
+                ),
+            }),
+        }
+    }
+
+    /// A small pool, with [`ConnectSpec::connect_one`]'s clear errors.
     pub async fn connect(&self) -> Result<PgPool> {
         let options = self.options()?;
         // One plain connection first: the pool retries "connection refused" until its acquire
         // timeout and then reports only "pool timed out", which says nothing about the cause.
-        match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
-            Ok(Ok(conn)) => {
-                conn.close().await.ok();
-            }
-            Ok(Err(e)) => return Err(self.connect_error(&options, &e)),
-            Err(_) => {
-                return Err(PgError::Connect {
-                    url: self.url_without_password.clone(),
-                    reason: format!(
-                        "cannot reach {}: no answer within {} s — is the server running and \
-                         the address right (a firewall may drop the packets)?",
-                        server_address(&options),
-                        CONNECT_TIMEOUT.as_secs()
-                    ),
-                })
-            }
-        }
+        self.connect_one().await?.close().await.ok();
         PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(CONNECT_TIMEOUT)

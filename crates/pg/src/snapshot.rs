@@ -14,8 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ballast_engine::schema::{ColumnKind, SharedTable, TableChecksum, SHARED_TABLES};
 use futures_util::StreamExt;
-use sqlx::pool::PoolConnection;
-use sqlx::{PgPool, Postgres, Row};
+use sqlx::{Connection, PgConnection, Row};
 
 use crate::{ConnectSpec, PgError, Result};
 
@@ -40,8 +39,7 @@ pub struct TableAccess {
 
 /// An open snapshot; dropping it ends the read transaction.
 pub struct Snapshot {
-    pool: PgPool,
-    conn: PoolConnection<Postgres>,
+    conn: PgConnection,
     spec: ConnectSpec,
     xmin: String,
 }
@@ -52,25 +50,20 @@ const PROGRESS_EVERY_BYTES: usize = 4 << 20;
 impl Snapshot {
     /// Connect and open the run's snapshot.
     pub async fn open(spec: &ConnectSpec) -> Result<Snapshot> {
-        let pool = spec.connect().await?;
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|e| spec.query_error("opening a connection", e))?;
+        let mut conn = spec.connect_one().await?;
         sqlx::raw_sql(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TimeZone = 'UTC'",
         )
-        .execute(&mut *conn)
+        .execute(&mut conn)
         .await
         .map_err(|e| spec.query_error("opening a snapshot", e))?;
         // The first query fixes the snapshot; its xmin is the next run's watermark.
         let xmin: String =
             sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-                .fetch_one(&mut *conn)
+                .fetch_one(&mut conn)
                 .await
                 .map_err(|e| spec.query_error("reading the snapshot's horizon", e))?;
         Ok(Snapshot {
-            pool,
             conn,
             spec: spec.clone(),
             xmin,
@@ -97,7 +90,7 @@ impl Snapshot {
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')",
         )
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut self.conn)
         .await
         .map_err(|e| self.error("reading the shared schema", e))?;
         for row in rows {
@@ -120,7 +113,7 @@ impl Snapshot {
                 (SELECT string_agg(rolname, ',' ORDER BY rolname)
                  FROM pg_roles WHERE pg_has_role(current_user, oid, 'member'))))",
         )
-        .fetch_one(&mut *self.conn)
+        .fetch_one(&mut self.conn)
         .await
         .map_err(|e| self.error("fingerprinting access rules", e))?;
         // Policies that apply to this role and read other tables make those tables' changes
@@ -131,7 +124,7 @@ impl Snapshot {
                AND EXISTS (SELECT 1 FROM unnest(roles) r
                            WHERE r = 'public' OR pg_has_role(current_user, r, 'member'))",
         )
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut self.conn)
         .await
         .map_err(|e| self.error("reading row-level security policies", e))?;
         for row in policies {
@@ -273,7 +266,7 @@ impl Snapshot {
         }
         sql.push_str(&format!(" FROM {}", table.name));
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&mut *self.conn)
+            .fetch_one(&mut self.conn)
             .await
             .map_err(|e| self.error(&format!("checksumming {}", table.name), e))?;
         let texts: Vec<String> = (0..row.len()).map(|i| row.get::<String, _>(i)).collect();
@@ -286,7 +279,7 @@ impl Snapshot {
             "SELECT portfolio_id::text AS id, sum(nav)::text AS total FROM portfolio_nav
              GROUP BY portfolio_id",
         )
-        .fetch_all(&mut *self.conn)
+        .fetch_all(&mut self.conn)
         .await
         .map_err(|e| self.error("totalling NAV per portfolio", e))?;
         Ok(rows
@@ -302,9 +295,8 @@ impl Snapshot {
 
     /// End the read transaction and disconnect.
     pub async fn close(mut self) {
-        let _ = sqlx::raw_sql("COMMIT").execute(&mut *self.conn).await;
-        drop(self.conn);
-        self.pool.close().await;
+        let _ = sqlx::raw_sql("COMMIT").execute(&mut self.conn).await;
+        let _ = self.conn.close().await;
     }
 }
 

@@ -44,6 +44,8 @@ pub struct TableSyncState {
 pub struct SyncWriter {
     conn: Connection,
     open: bool,
+    /// Tables with tombstones loaded by [`SyncWriter::load_tombstones`].
+    tombstoned: std::collections::BTreeSet<String>,
 }
 
 fn quote_path(path: &Path) -> String {
@@ -107,7 +109,11 @@ impl Workspace {
     pub fn sync_writer(&self) -> Result<SyncWriter> {
         let conn = self.conn().try_clone()?;
         conn.execute_batch("BEGIN TRANSACTION")?;
-        Ok(SyncWriter { conn, open: true })
+        Ok(SyncWriter {
+            conn,
+            open: true,
+            tombstoned: Default::default(),
+        })
     }
 
     /// The sync state of every mirrored table that has one.
@@ -133,13 +139,21 @@ impl Workspace {
 
 impl SyncWriter {
     /// Load the tombstones file (`table,row_id` per line) the deltas will apply.
-    pub fn load_tombstones(&self, path: &Path) -> Result<u64> {
+    pub fn load_tombstones(&mut self, path: &Path) -> Result<u64> {
+        if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0 {
+            return Ok(0);
+        }
         self.conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP TABLE sync_tombstones AS
              SELECT * FROM read_csv('{}', header = false, auto_detect = false,
                                     columns = {{'table_name': 'VARCHAR', 'row_id': 'UUID'}})",
             quote_path(path)
         ))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT table_name FROM sync_tombstones")?;
+        let tables = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        self.tombstoned = tables.collect::<std::result::Result<_, _>>()?;
         Ok(self
             .conn
             .query_row("SELECT count(*) FROM sync_tombstones", [], |r| {
@@ -150,10 +164,27 @@ impl SyncWriter {
     /// Apply `table`'s file.
     pub fn load(&self, table: &SharedTable, path: &Path, mode: LoadMode) -> Result<LoadCounts> {
         let name = table.name;
-        let local_rows: i64 =
-            self.conn
-                .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))?;
-        if mode == LoadMode::Full && local_rows == 0 {
+        let empty_file = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0;
+        let tombstoned = self.tombstoned.contains(name);
+        if mode == LoadMode::Delta && empty_file && !tombstoned {
+            // Nothing written since the watermark: the common case, kept cheap.
+            return Ok(LoadCounts::default());
+        }
+        let local_rows: i64 = match mode {
+            LoadMode::Full => {
+                self.conn
+                    .query_row(&format!("SELECT count(*) FROM {name}"), [], |r| r.get(0))?
+            }
+            LoadMode::Delta => -1,
+        };
+        if mode == LoadMode::Full && (local_rows == 0 || empty_file) {
+            let rows_deleted = self.clear(table)?;
+            if empty_file {
+                return Ok(LoadCounts {
+                    rows_in: 0,
+                    rows_deleted,
+                });
+            }
             // The first pull of a table: straight from the file, no staging.
             let rows_in = self.conn.execute(
                 &format!("INSERT INTO {name} SELECT * FROM {}", read_csv(table, path)),
@@ -174,13 +205,7 @@ impl SyncWriter {
                 [],
             )?,
             LoadMode::Delta => {
-                let has_tombstones: bool = self.conn.query_row(
-                    "SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = 'sync_tombstones'
-                     AND temporary",
-                    [],
-                    |r| r.get(0),
-                )?;
-                if has_tombstones {
+                if tombstoned {
                     self.conn.execute(
                         &format!(
                             "DELETE FROM {name} WHERE id IN (SELECT row_id FROM sync_tombstones

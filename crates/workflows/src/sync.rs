@@ -324,7 +324,58 @@ struct Run<'a> {
     rows_deleted: u64,
 }
 
+/// A table's file, waiting for the DuckDB worker.
+struct LoadJob {
+    index: usize,
+    table: &'static SharedTable,
+    path: std::path::PathBuf,
+    mode: LoadMode,
+}
+
+/// What the DuckDB worker did with a [`LoadJob`].
+struct Loaded {
+    job: LoadJob,
+    result: std::result::Result<ballast_storage::LoadCounts, ballast_storage::StorageError>,
+}
+
 impl Run<'_> {
+    /// Account for one applied table (or keep the first failure).
+    fn applied(
+        &mut self,
+        done: Loaded,
+        changed: &mut BTreeSet<&'static str>,
+        unreadable: &BTreeSet<&'static str>,
+        notes: &mut Vec<String>,
+        failure: &mut Option<WorkflowError>,
+    ) {
+        let table = done.job.table.name;
+        match done.result {
+            Ok(counts) => {
+                self.rows_in += counts.rows_in;
+                self.rows_deleted += counts.rows_deleted;
+                if counts.rows_in > 0 || counts.rows_deleted > 0 {
+                    changed.insert(table);
+                }
+                if unreadable.contains(table) && counts.rows_deleted > 0 {
+                    notes.push(format!(
+                        "this login may no longer read {table}: its {} rows left the laptop",
+                        counts.rows_deleted
+                    ));
+                }
+                (self.progress)(SyncProgress::Applied {
+                    table,
+                    rows_in: counts.rows_in,
+                    rows_deleted: counts.rows_deleted,
+                    index: done.job.index,
+                    tables: SHARED_TABLES.len(),
+                });
+            }
+            Err(e) => {
+                failure.get_or_insert(e.into());
+            }
+        }
+    }
+
     fn check_cancel(&self) -> Result<()> {
         if self.options.cancel.load(Ordering::Relaxed) {
             Err(WorkflowError::Cancelled)
@@ -405,7 +456,7 @@ impl Run<'_> {
             states.get(table).and_then(|s| s.watermark.clone())
         };
 
-        let writer = workspace.sync_writer()?;
+        let mut writer = workspace.sync_writer()?;
         if !same_source {
             // Another source's rows (the demo, another database) are replaced, not deleted.
             for table in SHARED_TABLES {
@@ -425,34 +476,6 @@ impl Run<'_> {
             writer.load_tombstones(&path)?;
         }
 
-        let mut changed: BTreeSet<&'static str> = BTreeSet::new();
-        let mut full_tables = Vec::new();
-        for (index, table) in SHARED_TABLES.iter().enumerate() {
-            self.check_cancel()?;
-            if !catalog.tables[table.name].selectable {
-                let removed = writer.clear(table)?;
-                if removed > 0 {
-                    changed.insert(table.name);
-                    self.rows_deleted += removed;
-                    notes.push(format!(
-                        "this login may no longer read {}: its {removed} rows left the laptop",
-                        table.name
-                    ));
-                }
-                continue;
-            }
-            let since = watermark(table.name);
-            if since.is_none() {
-                full_tables.push(table.name.to_string());
-            }
-            let counts = self
-                .pull(snapshot, &writer, table, since.as_deref(), index)
-                .await?;
-            if counts.rows_in > 0 || counts.rows_deleted > 0 {
-                changed.insert(table.name);
-            }
-        }
-
         let full_every = workspace
             .setting(FULL_VERIFY_HOURS_SETTING)?
             .and_then(|h| h.parse::<i64>().ok())
@@ -465,6 +488,134 @@ impl Run<'_> {
             || fingerprint_changed
             || !same_source
             || last_full.is_none_or(|t| self.started - t > Duration::hours(full_every));
+
+        // Copy and apply overlap: DuckDB loads table n on a worker thread (which owns the
+        // run's transaction meanwhile) while Postgres streams table n + 1.
+        let (jobs, queue) = std::sync::mpsc::channel::<LoadJob>();
+        let (report, loaded) = std::sync::mpsc::channel::<Loaded>();
+        let cancel = self.options.cancel.clone();
+        let worker = std::thread::spawn(move || {
+            for job in queue {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let result = writer.load(job.table, &job.path, job.mode);
+                let _ = std::fs::remove_file(&job.path);
+                let failed = result.is_err();
+                if report.send(Loaded { job, result }).is_err() || failed {
+                    break;
+                }
+            }
+            writer
+        });
+        let mut changed: BTreeSet<&'static str> = BTreeSet::new();
+        let mut full_tables = Vec::new();
+        let mut unreadable = BTreeSet::new();
+        let mut failure: Option<WorkflowError> = None;
+        let tables = SHARED_TABLES.len();
+        for (index, table) in SHARED_TABLES.iter().enumerate() {
+            if let Err(e) = self.check_cancel() {
+                failure = Some(e);
+                break;
+            }
+            let path = self.files.path().join(format!("{}.csv", table.name));
+            let since = watermark(table.name);
+            let mode = if !catalog.tables[table.name].selectable {
+                // An empty full pull: the table leaves the laptop.
+                unreadable.insert(table.name);
+                if let Err(e) = std::fs::write(&path, b"") {
+                    failure = Some(WorkflowError::Io {
+                        context: format!("writing {}", path.display()),
+                        source: e,
+                    });
+                    break;
+                }
+                LoadMode::Full
+            } else {
+                if since.is_none() {
+                    full_tables.push(table.name.to_string());
+                }
+                let progress = &mut *self.progress;
+                progress(SyncProgress::Copying {
+                    table: table.name,
+                    bytes: 0,
+                    index,
+                    tables,
+                });
+                let copied = snapshot
+                    .copy_table(
+                        table,
+                        since.as_deref(),
+                        &path,
+                        &self.options.cancel,
+                        &mut |bytes| {
+                            progress(SyncProgress::Copying {
+                                table: table.name,
+                                bytes,
+                                index,
+                                tables,
+                            })
+                        },
+                    )
+                    .await;
+                if let Err(e) = copied {
+                    failure = Some(cancelled(e));
+                    break;
+                }
+                if since.is_some() {
+                    LoadMode::Delta
+                } else {
+                    LoadMode::Full
+                }
+            };
+            if jobs
+                .send(LoadJob {
+                    index,
+                    table,
+                    path,
+                    mode,
+                })
+                .is_err()
+            {
+                break; // the worker stopped on an error; it is reported below
+            }
+            while let Ok(done) = loaded.try_recv() {
+                self.applied(done, &mut changed, &unreadable, &mut notes, &mut failure);
+            }
+        }
+        drop(jobs);
+        // While DuckDB finishes, Postgres computes the checksums verification will need.
+        let mut postgres_checksums = BTreeMap::new();
+        if failure.is_none() {
+            for table in SHARED_TABLES {
+                let readable = catalog.tables[table.name].selectable;
+                let small = states
+                    .get(table.name)
+                    .is_none_or(|s| s.rows <= SMALL_TABLE_ROWS);
+                if readable && (full || small) {
+                    match snapshot.checksum(table).await {
+                        Ok(sum) => {
+                            postgres_checksums.insert(table.name, sum);
+                        }
+                        Err(e) => {
+                            failure = Some(e.into());
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        for done in loaded {
+            self.applied(done, &mut changed, &unreadable, &mut notes, &mut failure);
+        }
+        let writer = worker
+            .join()
+            .map_err(|_| WorkflowError::Invalid("the sync's DuckDB worker panicked".into()))?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.check_cancel()?;
+
         let verification = self
             .verify(
                 snapshot,
@@ -472,6 +623,7 @@ impl Run<'_> {
                 &catalog,
                 &states,
                 full,
+                postgres_checksums,
                 &mut changed,
                 &mut full_tables,
             )
@@ -524,6 +676,7 @@ impl Run<'_> {
         catalog: &Catalog,
         states: &BTreeMap<String, ballast_storage::TableSyncState>,
         full: bool,
+        mut postgres_checksums: BTreeMap<&'static str, ballast_engine::schema::TableChecksum>,
         changed: &mut BTreeSet<&'static str>,
         full_tables: &mut Vec<String>,
     ) -> Result<Verification> {
@@ -565,7 +718,10 @@ impl Run<'_> {
                     tables: readable.len(),
                 });
                 checked.insert(table.name);
-                let postgres = snapshot.checksum(table).await?;
+                let postgres = match postgres_checksums.remove(table.name) {
+                    Some(sum) => sum,
+                    None => snapshot.checksum(table).await?,
+                };
                 let local = writer.checksum(table)?;
                 let Some(difference) = postgres.difference(&local) else {
                     verification.checked.push(TableCheck {
