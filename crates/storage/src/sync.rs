@@ -108,7 +108,8 @@ impl Workspace {
     /// Start a sync run's transaction on a connection of its own.
     pub fn sync_writer(&self) -> Result<SyncWriter> {
         let conn = self.conn().try_clone()?;
-        conn.execute_batch("BEGIN TRANSACTION")?;
+        // Row order inside a mirror carries no meaning: let DuckDB load files in parallel.
+        conn.execute_batch("SET preserve_insertion_order = false; BEGIN TRANSACTION")?;
         Ok(SyncWriter {
             conn,
             open: true,
@@ -260,26 +261,35 @@ impl SyncWriter {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Record a table's state after this run.
-    pub fn set_table_state(
+    /// Record every table's state after this run in one statement: row count, sync time,
+    /// watermark (`None`: pull in full next time) and, for the tables verified, the time.
+    pub fn set_table_states(
         &self,
-        table: &str,
+        states: &[(&str, Option<&str>, bool)],
         synced_at: DateTime<Utc>,
-        watermark: Option<&str>,
-        verified_at: Option<DateTime<Utc>>,
-    ) -> Result<i64> {
-        let rows: i64 = self
-            .conn
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+    ) -> Result<()> {
+        let rows: Vec<String> = states
+            .iter()
+            .map(|(table, watermark, verified)| {
+                let watermark = watermark.map_or("NULL".to_string(), |w| {
+                    format!("'{}'", w.replace('\'', "''"))
+                });
+                format!("('{table}', (SELECT count(*) FROM {table}), {watermark}, {verified})")
+            })
+            .collect();
         self.conn.execute(
-            "INSERT INTO sync_state (table_name, row_count, last_synced_at, watermark, verified_at)
-             VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (table_name) DO UPDATE SET row_count = excluded.row_count,
-                 last_synced_at = excluded.last_synced_at, watermark = excluded.watermark,
-                 verified_at = coalesce(excluded.verified_at, sync_state.verified_at)",
-            params![table, rows, synced_at, watermark, verified_at],
+            &format!(
+                "INSERT INTO sync_state (table_name, row_count, last_synced_at, watermark, verified_at)
+                 SELECT t, n, ?::TIMESTAMPTZ, w, CASE WHEN v THEN ?::TIMESTAMPTZ END
+                 FROM (VALUES {}) states(t, n, w, v)
+                 ON CONFLICT (table_name) DO UPDATE SET row_count = excluded.row_count,
+                     last_synced_at = excluded.last_synced_at, watermark = excluded.watermark,
+                     verified_at = coalesce(excluded.verified_at, sync_state.verified_at)",
+                rows.join(", ")
+            ),
+            params![synced_at, synced_at],
         )?;
-        Ok(rows)
+        Ok(())
     }
 
     /// Record where the data now comes from.

@@ -636,15 +636,18 @@ impl Run<'_> {
             .iter()
             .map(|c| c.table.as_str())
             .collect();
-        for table in SHARED_TABLES {
-            let readable = catalog.tables[table.name].selectable;
-            writer.set_table_state(
-                table.name,
-                self.started,
-                readable.then(|| snapshot.xmin()),
-                checked.contains(table.name).then_some(self.started),
-            )?;
-        }
+        let states: Vec<(&str, Option<&str>, bool)> = SHARED_TABLES
+            .iter()
+            .map(|t| {
+                let readable = catalog.tables[t.name].selectable;
+                (
+                    t.name,
+                    readable.then(|| snapshot.xmin()),
+                    checked.contains(t.name),
+                )
+            })
+            .collect();
+        writer.set_table_states(&states, self.started)?;
         if full {
             writer.set_setting(LAST_FULL_VERIFICATION_SETTING, &self.started.to_rfc3339())?;
         }
