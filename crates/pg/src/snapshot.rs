@@ -258,8 +258,11 @@ impl Snapshot {
     /// Row count, version sum and exact column sums of `table`, as the role sees it.
     pub async fn checksum(&mut self, table: &SharedTable) -> Result<TableChecksum> {
         let mut sql = String::from(
+            // Summing intervals is integer arithmetic per row; the conversion to
+            // microseconds (exact numeric) happens once, on the total.
             "SELECT count(*)::text,
-                    coalesce(sum((extract(epoch FROM updated_at) * 1000000)::int8), 0)::text",
+                    coalesce((extract(epoch FROM sum(updated_at - timestamptz 'epoch'))
+                              * 1000000)::numeric(30, 0), 0)::text",
         );
         for column in table.decimal_columns() {
             sql.push_str(&format!(", coalesce(sum({column}), 0)::text"));
