@@ -258,11 +258,13 @@ impl Snapshot {
     /// Row count, version sum and exact column sums of `table`, as the role sees it.
     pub async fn checksum(&mut self, table: &SharedTable) -> Result<TableChecksum> {
         let mut sql = String::from(
-            // Summing intervals is integer arithmetic per row; the conversion to
-            // microseconds (exact numeric) happens once, on the total.
+            // Microseconds since the epoch, summed without numeric arithmetic per row: whole
+            // days (integers) and times of day (an interval sum, microseconds in an int64),
+            // combined exactly once per table. The session's time zone is UTC.
             "SELECT count(*)::text,
-                    coalesce((extract(epoch FROM sum(updated_at - timestamptz 'epoch'))
-                              * 1000000)::numeric(30, 0), 0)::text",
+                    (coalesce(sum(updated_at::date - date '1970-01-01'), 0)::numeric * 86400000000
+                     + coalesce(extract(epoch FROM sum(updated_at::time - time '00:00')), 0)
+                       * 1000000)::numeric(38, 0)::text",
         );
         for column in table.decimal_columns() {
             sql.push_str(&format!(", coalesce(sum({column}), 0)::text"));
