@@ -110,20 +110,8 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
     let Some((url, _, data)) = seeded("rls").await else {
         return;
     };
-    let login = format!("lp_test_{}", uuid::Uuid::now_v7().simple());
     let investor = &data.investors[3];
-    testing::execute(
-        &url,
-        &format!(
-            "CREATE ROLE {login} LOGIN PASSWORD 'lp-pass' IN ROLE lp_role;
-             UPDATE investors SET login_role = '{login}' WHERE id = '{}';",
-            investor.id
-        ),
-    )
-    .await;
-    let lp_url = url.replacen("postgres@", &format!("{login}@"), 1);
-    assert_ne!(lp_url, url, "the test cluster URL names the postgres user");
-    let lp = ConnectSpec::new(&lp_url, Some("lp-pass".into()));
+    let (login, lp) = testing::lp_login(&url, &investor.id).await;
     // Writes are refused.
     let pool = lp.connect().await.unwrap();
     let write = sqlx::query("UPDATE portfolios SET name = 'x'")

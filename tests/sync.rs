@@ -312,21 +312,7 @@ async fn row_level_security_changes_are_followed_both_ways() {
     let Some((url, _spec, data)) = seeded("rlschange").await else {
         return;
     };
-    let login = format!("lp_sync_{}", uuid::Uuid::now_v7().simple());
-    let investor = &data.investors[3];
-    sql(
-        &url,
-        &format!(
-            "CREATE ROLE {login} LOGIN PASSWORD 'lp-pass' IN ROLE lp_role;
-             UPDATE investors SET login_role = '{login}' WHERE id = '{}';",
-            investor.id
-        ),
-    )
-    .await;
-    let lp = ConnectSpec::new(
-        &url.replacen("postgres@", &format!("{login}@"), 1),
-        Some("lp-pass".into()),
-    );
+    let (login, lp) = testing::lp_login(&url, &data.investors[3].id).await;
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(&dir, "lp.duckdb");
     sync(&ws, &lp).await;

@@ -92,6 +92,25 @@ pub async fn execute(url: &str, sql: &str) {
     conn.close().await.ok();
 }
 
+/// A new login in `lp_role`, mapped to the investor `investor_id`, on the database at `url`
+/// (whose user is the cluster admin `postgres`). Returns the login's name and connection;
+/// drop it with `DROP OWNED BY name; DROP ROLE name`.
+pub async fn lp_login(url: &str, investor_id: &str) -> (String, crate::ConnectSpec) {
+    let login = format!("lp_test_{}", uuid::Uuid::now_v7().simple());
+    execute(
+        url,
+        &format!(
+            "CREATE ROLE {login} LOGIN PASSWORD 'lp-pass' IN ROLE lp_role;
+             UPDATE investors SET login_role = '{login}' WHERE id = '{investor_id}';"
+        ),
+    )
+    .await;
+    let lp_url = url.replacen("postgres@", &format!("{login}@"), 1);
+    assert_ne!(lp_url, url, "the test cluster URL names the postgres user");
+    let spec = crate::ConnectSpec::new(&lp_url, Some("lp-pass".into()));
+    (login, spec)
+}
+
 /// Every mirrored table's checksum as `spec`'s role sees it now (one snapshot).
 pub async fn checksums(
     spec: &crate::ConnectSpec,

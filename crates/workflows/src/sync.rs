@@ -384,6 +384,34 @@ impl Run<'_> {
         }
     }
 
+    /// Copy `table` (rows since `since`, or all) into its file, reporting progress; returns
+    /// the file.
+    async fn copy_out(
+        &mut self,
+        snapshot: &mut Snapshot,
+        table: &'static SharedTable,
+        since: Option<&str>,
+        index: usize,
+    ) -> Result<std::path::PathBuf> {
+        let path = self.files.path().join(format!("{}.csv", table.name));
+        let tables = SHARED_TABLES.len();
+        let progress = &mut *self.progress;
+        let mut report = |bytes| {
+            progress(SyncProgress::Copying {
+                table: table.name,
+                bytes,
+                index,
+                tables,
+            })
+        };
+        report(0);
+        snapshot
+            .copy_table(table, since, &path, &self.options.cancel, &mut report)
+            .await
+            .map_err(cancelled)?;
+        Ok(path)
+    }
+
     /// Copy `table` (since `since`, or whole) and apply it.
     async fn pull(
         &mut self,
@@ -393,26 +421,7 @@ impl Run<'_> {
         since: Option<&str>,
         index: usize,
     ) -> Result<ballast_storage::LoadCounts> {
-        let path = self.files.path().join(format!("{}.csv", table.name));
-        let tables = SHARED_TABLES.len();
-        let progress = &mut *self.progress;
-        progress(SyncProgress::Copying {
-            table: table.name,
-            bytes: 0,
-            index,
-            tables,
-        });
-        snapshot
-            .copy_table(table, since, &path, &self.options.cancel, &mut |bytes| {
-                progress(SyncProgress::Copying {
-                    table: table.name,
-                    bytes,
-                    index,
-                    tables,
-                })
-            })
-            .await
-            .map_err(cancelled)?;
+        let path = self.copy_out(snapshot, table, since, index).await?;
         if self.options.cancel.load(Ordering::Relaxed) {
             return Err(WorkflowError::Cancelled);
         }
@@ -425,12 +434,12 @@ impl Run<'_> {
         let _ = std::fs::remove_file(&path);
         self.rows_in += counts.rows_in;
         self.rows_deleted += counts.rows_deleted;
-        progress(SyncProgress::Applied {
+        (self.progress)(SyncProgress::Applied {
             table: table.name,
             rows_in: counts.rows_in,
             rows_deleted: counts.rows_deleted,
             index,
-            tables,
+            tables: SHARED_TABLES.len(),
         });
         Ok(counts)
     }
@@ -512,7 +521,6 @@ impl Run<'_> {
         let mut full_tables = Vec::new();
         let mut unreadable = BTreeSet::new();
         let mut failure: Option<WorkflowError> = None;
-        let tables = SHARED_TABLES.len();
         for (index, table) in SHARED_TABLES.iter().enumerate() {
             if let Err(e) = self.check_cancel() {
                 failure = Some(e);
@@ -535,31 +543,11 @@ impl Run<'_> {
                 if since.is_none() {
                     full_tables.push(table.name.to_string());
                 }
-                let progress = &mut *self.progress;
-                progress(SyncProgress::Copying {
-                    table: table.name,
-                    bytes: 0,
-                    index,
-                    tables,
-                });
-                let copied = snapshot
-                    .copy_table(
-                        table,
-                        since.as_deref(),
-                        &path,
-                        &self.options.cancel,
-                        &mut |bytes| {
-                            progress(SyncProgress::Copying {
-                                table: table.name,
-                                bytes,
-                                index,
-                                tables,
-                            })
-                        },
-                    )
+                let copied = self
+                    .copy_out(snapshot, table, since.as_deref(), index)
                     .await;
                 if let Err(e) = copied {
-                    failure = Some(cancelled(e));
+                    failure = Some(e);
                     break;
                 }
                 if since.is_some() {
