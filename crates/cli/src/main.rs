@@ -152,7 +152,8 @@ enum ScenarioCommand {
         /// Portfolio code.
         #[arg(long)]
         portfolio: String,
-        #[arg(required = true, num_args = 1..=5)]
+        /// Up to 5 scenario names.
+        #[arg(required = true)]
         names: Vec<String>,
         #[arg(long)]
         json: bool,

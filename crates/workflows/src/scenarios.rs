@@ -299,7 +299,7 @@ pub fn import(workspace: &Workspace, path: &Path, name: Option<&str>) -> Result<
             path: path.to_path_buf(),
             line: e.line(),
             column: e.column(),
-            message: strip_location(&e),
+            message: explain(&text, &e),
         })?;
     if let Some(name) = name {
         definition.name = name.to_string();
@@ -336,6 +336,25 @@ pub fn import(workspace: &Workspace, path: &Path, name: Option<&str>) -> Result<
         })?;
     let json = serde_json::to_string(&definition).expect("a definition serialises");
     Ok(workspace.save_scenario(&definition.name, &json)?)
+}
+
+/// The serde error without its location (the caller prints it), naming the shock when one
+/// shock of a well-formed file is the problem (serde reports those at the end of the list).
+fn explain(text: &str, e: &serde_json::Error) -> String {
+    let message = strip_location(e);
+    if e.is_syntax() || e.is_eof() {
+        return message;
+    }
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+        return message;
+    };
+    let shocks = value.get("shocks").and_then(|s| s.as_array());
+    for (i, shock) in shocks.into_iter().flatten().enumerate() {
+        if let Err(e) = serde_json::from_value::<ballast_engine::scenario::Shock>(shock.clone()) {
+            return format!("shock #{}: {e}", i + 1);
+        }
+    }
+    message
 }
 
 fn strip_location(e: &serde_json::Error) -> String {
