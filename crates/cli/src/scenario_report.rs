@@ -145,7 +145,7 @@ fn print_run(run: &ScenarioRun) {
     println!("  Redemptions        {}", money(r.redeemed));
     println!("  NAV after          {}", money(r.nav_after));
     let mut moved: Vec<_> = r.positions.iter().filter(|p| !p.pnl.is_zero()).collect();
-    moved.sort_by(|a, b| b.pnl.abs().cmp(&a.pnl.abs()));
+    moved.sort_by_key(|p| std::cmp::Reverse(p.pnl.abs()));
     println!(
         "  Positions by P/L (top {} of {} moved, {} held):",
         moved.len().min(TOP_POSITIONS),
@@ -276,11 +276,11 @@ pub fn compare(runs: &[ScenarioRun], json: bool) -> Result<()> {
 fn print_ladder(title: &str, l: &Ladder) {
     println!("  {title} (NAV {}):", money(l.nav));
     println!(
-        "    {:<8} {:>16} {:>16} {:>16} {:>16} {:>9} {:>17} {}",
-        "BUCKET", "CAPACITY", "CUM CAPACITY", "DEMAND", "CUM DEMAND", "COVERAGE", "SURPLUS", ""
+        "    {:<8} {:>16} {:>16} {:>16} {:>16} {:>9} {:>17}",
+        "BUCKET", "CAPACITY", "CUM CAPACITY", "DEMAND", "CUM DEMAND", "COVERAGE", "SURPLUS"
     );
     for b in &l.buckets {
-        println!(
+        let line = format!(
             "    {:<8} {:>16} {:>16} {:>16} {:>16} {:>9} {:>17} {}",
             b.label,
             money(b.capacity),
@@ -291,6 +291,7 @@ fn print_ladder(title: &str, l: &Ladder) {
             money(b.surplus),
             if b.breach { "BREACH" } else { "" }
         );
+        println!("{}", line.trim_end());
     }
     println!(
         "    Days to liquidate 90% of NAV: {}",
