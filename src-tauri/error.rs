@@ -59,10 +59,15 @@ impl From<WorkflowError> for CommandError {
             WorkflowError::Chart(_) | WorkflowError::Returns { .. } => ErrorKind::Internal,
             WorkflowError::UnknownPortfolio(_)
             | WorkflowError::UnknownSubject(_)
+            | WorkflowError::UnknownScenario { .. }
+            | WorkflowError::UnknownScenarioVersion { .. }
             | WorkflowError::EmptyWorkspace => ErrorKind::NotFound,
-            WorkflowError::Csv(_) | WorkflowError::Range(_) | WorkflowError::Invalid(_) => {
-                ErrorKind::Invalid
-            }
+            WorkflowError::Csv(_)
+            | WorkflowError::Range(_)
+            | WorkflowError::Invalid(_)
+            | WorkflowError::Scenario { .. }
+            | WorkflowError::ScenarioFile { .. }
+            | WorkflowError::Ladder { .. } => ErrorKind::Invalid,
             WorkflowError::Cancelled => ErrorKind::Cancelled,
             WorkflowError::SchemaDrift { .. } | WorkflowError::Verification { .. } => {
                 ErrorKind::Postgres

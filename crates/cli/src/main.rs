@@ -4,6 +4,7 @@
 //! and process listings).
 
 mod report;
+mod scenario_report;
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
@@ -88,9 +89,112 @@ enum Command {
     /// Render a chart to an SVG or PNG file.
     #[command(subcommand)]
     Chart(ChartCommand),
+    /// What-if scenarios: the built-in presets and your own (saved and versioned in the
+    /// workspace), run on a portfolio as of its last NAV date.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
+    /// The liquidity ladder of a portfolio: cash it can raise by each horizon against the
+    /// redemptions due, and under a scenario with --scenario.
+    Ladder {
+        #[command(flatten)]
+        db: DbArg,
+        /// Portfolio code.
+        #[arg(long)]
+        portfolio: String,
+        /// Also the ladder after this scenario (a preset's key or a saved name).
+        #[arg(long)]
+        scenario: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Credentials in the OS keychain.
     #[command(subcommand)]
     Secret(SecretCommand),
+}
+
+/// A scenario is named by a preset's key (`rates_up_200`, see `scenario list`) or a saved
+/// name; `NAME@N` is version N of a saved one.
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// The built-in presets and the saved scenarios (latest versions).
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One scenario's definition.
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+        name: String,
+        /// A saved scenario's version (default: the latest).
+        #[arg(long)]
+        version: Option<i32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a scenario on a portfolio: P/L per position and in total, NAV after, limits.
+    Run {
+        #[command(flatten)]
+        db: DbArg,
+        /// Portfolio code.
+        #[arg(long)]
+        portfolio: String,
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run up to 5 scenarios on one portfolio side by side.
+    Compare {
+        #[command(flatten)]
+        db: DbArg,
+        /// Portfolio code.
+        #[arg(long)]
+        portfolio: String,
+        /// Up to 5 scenario names.
+        #[arg(required = true)]
+        names: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save a definition from a JSON file as a new version of its name.
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        file: PathBuf,
+        /// Save under this name instead of the file's.
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a scenario's definition to a JSON file.
+    Export {
+        #[command(flatten)]
+        db: DbArg,
+        name: String,
+        /// A saved scenario's version (default: the latest).
+        #[arg(long)]
+        version: Option<i32>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Copy a scenario (a preset or a saved one) to a new saved name.
+    Duplicate {
+        #[command(flatten)]
+        db: DbArg,
+        from: String,
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete every version of a saved scenario.
+    Delete {
+        #[command(flatten)]
+        db: DbArg,
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -326,6 +430,82 @@ fn kpi(args: KpiArgs) -> Result<()> {
     report::catalogue(&report, source.as_ref(), config, args.json)
 }
 
+fn scenario(command: ScenarioCommand) -> Result<()> {
+    use workflows::scenarios;
+    match command {
+        ScenarioCommand::List { db, json } => {
+            let workspace = Workspace::open(&db.db)?;
+            scenario_report::list(&scenarios::list(&workspace)?, json)
+        }
+        ScenarioCommand::Show {
+            db,
+            name,
+            version,
+            json,
+        } => {
+            let workspace = Workspace::open(&db.db)?;
+            scenario_report::show(&scenarios::show(&workspace, &name, version)?, json)
+        }
+        ScenarioCommand::Run {
+            db,
+            portfolio,
+            name,
+            json,
+        } => {
+            let workspace = Workspace::open(&db.db)?;
+            scenario_report::run(&scenarios::run(&workspace, &portfolio, &name)?, json)
+        }
+        ScenarioCommand::Compare {
+            db,
+            portfolio,
+            names,
+            json,
+        } => {
+            let workspace = Workspace::open(&db.db)?;
+            scenario_report::compare(&scenarios::compare(&workspace, &portfolio, &names)?, json)
+        }
+        ScenarioCommand::Import {
+            db,
+            file,
+            name,
+            json,
+        } => {
+            let workspace = Workspace::open(&db.db)?;
+            let saved = scenarios::import(&workspace, &file, name.as_deref())?;
+            scenario_report::saved(&saved, "imported", json)
+        }
+        ScenarioCommand::Export {
+            db,
+            name,
+            version,
+            out,
+        } => {
+            let workspace = Workspace::open(&db.db)?;
+            let s = scenarios::export(&workspace, &name, version, &out)?;
+            match s.source {
+                scenarios::ScenarioSource::Saved { version, .. } => {
+                    println!("wrote {} version {version} to {}", s.key, out.display())
+                }
+                scenarios::ScenarioSource::Preset => {
+                    println!("wrote preset {} to {}", s.key, out.display())
+                }
+            }
+            Ok(())
+        }
+        ScenarioCommand::Duplicate { db, from, to, json } => {
+            let workspace = Workspace::open(&db.db)?;
+            let saved = scenarios::duplicate(&workspace, &from, &to)?;
+            scenario_report::saved(&saved, "saved", json)
+        }
+        ScenarioCommand::Delete { db, name } => {
+            let workspace = Workspace::open(&db.db)?;
+            let n = scenarios::delete(&workspace, &name)?;
+            println!("deleted scenario '{name}' ({n} versions)");
+            Ok(())
+        }
+    }
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -454,6 +634,17 @@ fn main() -> Result<()> {
             let workspace = Workspace::open(&db.db)?;
             workflows::monthly_returns_chart(&workspace, &portfolio, format, Some(&out))?;
             println!("wrote {}", out.display());
+        }
+        Command::Scenario(command) => scenario(command)?,
+        Command::Ladder {
+            db,
+            portfolio,
+            scenario,
+            json,
+        } => {
+            let workspace = Workspace::open(&db.db)?;
+            let report = workflows::scenarios::ladder(&workspace, &portfolio, scenario.as_deref())?;
+            scenario_report::ladder(&report, json)?;
         }
         Command::Secret(SecretCommand::Set { name }) => {
             let value = read_secret_from_stdin()?;

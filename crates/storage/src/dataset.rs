@@ -347,6 +347,72 @@ impl Workspace {
     }
 }
 
+/// What the scenario engine and the liquidity ladder read besides the above.
+impl Workspace {
+    /// Every sector coefficient (sector × macro factor elasticity), by effective date.
+    pub fn sector_coefficients(&self) -> Result<Vec<SectorCoefficient>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, sector, macro_factor, elasticity, effective_date
+             FROM sector_coefficients ORDER BY effective_date, sector, macro_factor",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SectorCoefficient {
+                id: r.get(0)?,
+                sector: r.get(1)?,
+                macro_factor: r.get(2)?,
+                elasticity: r.get(3)?,
+                effective_date: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// One portfolio's subscriptions and redemptions (every status), by dealing date.
+    pub fn fund_flows(&self, portfolio_id: &str) -> Result<Vec<FundFlow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, portfolio_id::VARCHAR, investor_id::VARCHAR, kind, amount,
+                    notice_date, dealing_date, status
+             FROM fund_flows WHERE portfolio_id = ?::UUID ORDER BY dealing_date, notice_date, id",
+        )?;
+        let rows = stmt.query_map(params![portfolio_id], |r| {
+            Ok(FundFlow {
+                id: r.get(0)?,
+                portfolio_id: r.get(1)?,
+                investor_id: r.get(2)?,
+                kind: r.get(3)?,
+                amount: r.get(4)?,
+                notice_date: r.get(5)?,
+                dealing_date: r.get(6)?,
+                status: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// One portfolio's dealing terms (`None` when it has none).
+    pub fn liquidity_terms(&self, portfolio_id: &str) -> Result<Option<LiquidityTerms>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id::VARCHAR, portfolio_id::VARCHAR, dealing_frequency, notice_days, gate_pct,
+                    lockup_days
+             FROM liquidity_terms WHERE portfolio_id = ?::UUID ORDER BY id LIMIT 1",
+        )?;
+        let mut rows = stmt.query_map(params![portfolio_id], |r| {
+            Ok(LiquidityTerms {
+                id: r.get(0)?,
+                portfolio_id: r.get(1)?,
+                dealing_frequency: r.get(2)?,
+                notice_days: r.get(3)?,
+                gate_pct: r.get(4)?,
+                lockup_days: r.get(5)?,
+            })
+        })?;
+        Ok(rows.next().transpose()?)
+    }
+}
+
 /// Write every row of `d` with `updated_at` = `stamp` (the demo has no shared database, so its
 /// rows are as of the moment they were generated). Prices and FX fixings get fresh ids.
 fn write_mirrors(

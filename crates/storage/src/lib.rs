@@ -9,6 +9,7 @@
 mod dataset;
 pub mod migrations;
 mod outbox;
+mod scenarios;
 mod sync;
 
 use std::collections::HashSet;
@@ -21,6 +22,7 @@ use thiserror::Error;
 
 pub use dataset::Progress;
 pub use outbox::{backoff, OutboxCounts, OutboxItem};
+pub use scenarios::{SavedScenario, ScenarioRun, ScenarioSummary};
 pub use sync::{LoadCounts, LoadMode, SyncWriter, TableSyncState};
 
 #[derive(Debug, Error)]

@@ -18,6 +18,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_incremental_sync",
         include_str!("../migrations/0002_incremental_sync.sql"),
     ),
+    (
+        "0003_scenario_runs",
+        include_str!("../migrations/0003_scenario_runs.sql"),
+    ),
 ];
 
 /// Apply every migration the file has not seen yet.

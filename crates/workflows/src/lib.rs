@@ -7,6 +7,7 @@ pub mod conventions;
 pub mod nav_csv;
 pub mod outbox;
 pub mod performance;
+pub mod scenarios;
 pub mod sync;
 
 use std::path::Path;
@@ -62,6 +63,37 @@ pub enum WorkflowError {
     SchemaDrift { table: String, problem: String },
     #[error("verification failed for {table}: {detail}")]
     Verification { table: String, detail: String },
+    #[error("no scenario named '{name}' (built-in presets: {presets}; saved: {saved})")]
+    UnknownScenario {
+        name: String,
+        presets: String,
+        saved: String,
+    },
+    #[error("scenario '{name}' has no version {version} (the latest is {latest})")]
+    UnknownScenarioVersion {
+        name: String,
+        version: i32,
+        latest: i32,
+    },
+    #[error("scenario {name}: {source}")]
+    Scenario {
+        name: String,
+        #[source]
+        source: ballast_engine::scenario::ScenarioError,
+    },
+    #[error("{}:{line}:{column}: not a valid scenario definition: {message}", path.display())]
+    ScenarioFile {
+        path: std::path::PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("liquidity ladder of {code}: {source}")]
+    Ladder {
+        code: String,
+        #[source]
+        source: ballast_engine::ladder::LadderError,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,
