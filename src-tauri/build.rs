@@ -6,6 +6,7 @@ fn main() {
         "overview",
         "monthly_heatmap",
         "performance",
+        "liquidity",
         "settings",
         "save_settings",
         "sync_now",

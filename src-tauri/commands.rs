@@ -83,6 +83,36 @@ pub async fn performance(
     .await
 }
 
+/// The Liquidity screen: a portfolio's ladder (the first portfolio when none is named),
+/// stressed by a scenario of the library when one is named.
+#[tauri::command]
+#[specta::specta]
+pub async fn liquidity(
+    state: State<'_, AppState>,
+    portfolio: Option<String>,
+    scenario: Option<String>,
+) -> CommandResult<LiquidityDto> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        let portfolios: Vec<String> = ws.portfolios()?.into_iter().map(|p| p.code).collect();
+        let code = portfolio
+            .or_else(|| portfolios.first().cloned())
+            .ok_or(workflows::WorkflowError::EmptyWorkspace)?;
+        let report = workflows::scenarios::ladder(ws, &code, scenario.as_deref())?;
+        let chart = workflows::scenarios::ladder_chart(&report, Format::Svg, None)?;
+        let scenarios = workflows::scenarios::list(ws)?
+            .into_iter()
+            .map(|e| ScenarioChoiceDto {
+                key: e.key,
+                title: e.title,
+                kind: e.kind.to_string(),
+            })
+            .collect();
+        Ok(LiquidityDto::new(&report, portfolios, scenarios, chart))
+    })
+    .await
+}
+
 fn settings_of(ws: &Workspace) -> Result<SettingsDto, workflows::WorkflowError> {
     let keychain_problem = ballast_secrets::keychain_status()
         .err()

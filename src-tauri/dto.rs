@@ -11,6 +11,7 @@ use ballast_engine::trading::TradingTotals;
 use ballast_storage::{OutboxItem, SourceInfo, SyncRun};
 use ballast_workflows::conventions;
 use ballast_workflows::performance::{PerformanceCharts, PerformanceReport};
+use ballast_workflows::scenarios::LadderReport;
 use ballast_workflows::{Freshness, SyncProgress};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -642,6 +643,158 @@ impl PerformanceDto {
             rolling_volatility_svg: charts.rolling_volatility,
             rolling_risk_adjusted_svg: charts.rolling_risk_adjusted,
             compute_time: format!("{compute_ms:.1} ms"),
+        }
+    }
+}
+
+/// One bucket of the liquidity ladder, base and (with a scenario) stressed; money formatted.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LadderRowDto {
+    pub label: String,
+    pub capacity: String,
+    pub cum_capacity: String,
+    /// Cumulative capacity as a share of NAV: `+42.10%`.
+    pub cum_capacity_pct: Option<String>,
+    pub demand: String,
+    pub cum_demand: String,
+    /// Cumulative capacity over cumulative demand: `3.20×`; `None` without demand.
+    pub coverage: Option<String>,
+    pub surplus: String,
+    pub breach: bool,
+    pub stressed: Option<Box<LadderRowDto>>,
+}
+
+impl LadderRowDto {
+    fn new(currency: &str, b: &ballast_engine::ladder::LadderBucket) -> Self {
+        LadderRowDto {
+            label: b.label.clone(),
+            capacity: format::money(currency, b.capacity),
+            cum_capacity: format::money(currency, b.cum_capacity),
+            cum_capacity_pct: b.cum_capacity_pct.map(|p| format!("{:.1}%", p * 100.0)),
+            demand: format::money(currency, b.demand),
+            cum_demand: format::money(currency, b.cum_demand),
+            coverage: b.coverage.map(|c| format!("{c:.2}×")),
+            surplus: format::money(currency, b.surplus),
+            breach: b.breach,
+            stressed: None,
+        }
+    }
+}
+
+/// One step of the liquidation waterfall.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct WaterfallRowDto {
+    pub order: u32,
+    pub symbol: String,
+    pub value: String,
+    /// `3 days`, or `beyond` the ladder.
+    pub days: String,
+    pub cost: String,
+    pub cum_proceeds: String,
+    pub remaining: String,
+}
+
+/// A scenario the Liquidity screen can stress the ladder with.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioChoiceDto {
+    pub key: String,
+    pub title: String,
+    /// `preset` or `saved`.
+    pub kind: String,
+}
+
+/// The Liquidity screen: a portfolio's ladder, base against a scenario, and its waterfall.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct LiquidityDto {
+    pub portfolio: String,
+    pub portfolios: Vec<String>,
+    pub as_of: String,
+    pub nav: String,
+    pub participation: String,
+    pub scenario: Option<String>,
+    pub scenarios: Vec<ScenarioChoiceDto>,
+    pub rows: Vec<LadderRowDto>,
+    /// `12 days`, or why it cannot be said.
+    pub days_to_liquidate_90: String,
+    pub stressed_days_to_liquidate_90: Option<String>,
+    /// The stressed waterfall when a scenario is chosen, else the base one.
+    pub waterfall: Vec<WaterfallRowDto>,
+    pub notes: Vec<String>,
+    pub chart_svg: String,
+}
+
+fn days_text(days: Option<u32>) -> String {
+    match days {
+        Some(1) => "1 day".into(),
+        Some(d) => format!("{d} days"),
+        None => "beyond the ladder".into(),
+    }
+}
+
+impl LiquidityDto {
+    pub fn new(
+        report: &LadderReport,
+        portfolios: Vec<String>,
+        scenarios: Vec<ScenarioChoiceDto>,
+        chart_svg: String,
+    ) -> Self {
+        let currency = report.base_currency.as_str();
+        let rows = report
+            .base
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let mut row = LadderRowDto::new(currency, b);
+                row.stressed = report
+                    .stressed
+                    .as_ref()
+                    .and_then(|s| s.buckets.get(i))
+                    .map(|sb| Box::new(LadderRowDto::new(currency, sb)));
+                row
+            })
+            .collect();
+        let shown = report.stressed.as_ref().unwrap_or(&report.base);
+        LiquidityDto {
+            portfolio: report.portfolio.clone(),
+            portfolios,
+            as_of: report.as_of.to_string(),
+            nav: format::money(currency, report.nav),
+            participation: format!(
+                "{}%",
+                (report.config.participation * rust_decimal::Decimal::from(100)).normalize()
+            ),
+            scenario: report.scenario.clone(),
+            scenarios,
+            rows,
+            days_to_liquidate_90: days_text(report.base.days_to_liquidate_90),
+            stressed_days_to_liquidate_90: report
+                .stressed
+                .as_ref()
+                .map(|s| days_text(s.days_to_liquidate_90)),
+            waterfall: shown
+                .waterfall
+                .iter()
+                .map(|w| WaterfallRowDto {
+                    order: w.order as u32,
+                    symbol: w.symbol.clone(),
+                    value: format::money(currency, w.value),
+                    days: days_text(w.days_to_liquidate),
+                    cost: format::money(currency, w.cost),
+                    cum_proceeds: format::money(currency, w.cum_proceeds),
+                    remaining: format::money(currency, w.remaining),
+                })
+                .collect(),
+            notes: shown
+                .notes
+                .iter()
+                .map(|n| format!("{}: {}", n.symbol, n.note))
+                .collect(),
+            chart_svg,
         }
     }
 }

@@ -62,6 +62,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::overview,
             commands::monthly_heatmap,
             commands::performance,
+            commands::liquidity,
             commands::settings,
             commands::save_settings,
             commands::sync_now,

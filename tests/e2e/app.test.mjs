@@ -369,6 +369,35 @@ test('performance shows the catalogue, its charts, and recomputes on a new range
   await screenshot(path.join(SHOTS, 'performance-exposure.png'));
 }));
 
+test('liquidity shows the ladder, its chart and the waterfall, then stressed by a redemption run', { timeout: 180_000 }, step('liquidity', async () => {
+  await goTo('liquidity');
+  const rows = await waitFor('six ladder buckets (T+1 … beyond)', async () => {
+    const found = await findAll(sel('ladder-row'));
+    return found.length === 6 ? found : null;
+  }, 60_000);
+  assert.match((await textOf(rows[0])).trim(), /^T\+1/);
+  const chartRects = await findAll(`${sel('liq-chart')} rect`);
+  assert.ok(chartRects.length >= 12, `the ladder chart has bars: ${chartRects.length} rects`);
+  const waterfall = (await textOf(await one(sel('liq-waterfall')))).trim();
+  assert.match(waterfall, /Days to sell/);
+  const base = (await textOf(await one(sel('liq-summary')))).trim();
+  assert.match(base, /Days to liquidate 90% of NAV: /, base);
+  await screenshot(path.join(SHOTS, 'liquidity.png'));
+  // Stress it: the table gains the stressed columns and the summary the stressed days.
+  await wd('POST', s('/execute/sync'), {
+    script: 'const s = document.querySelector(arguments[0]); s.value = arguments[1]; s.dispatchEvent(new Event("change"));',
+    args: [sel('liq-scenario'), 'redemption_run_25'],
+  });
+  const stressed = await waitFor('the stressed ladder', async () => {
+    const t = (await textOf(await one(sel('liq-summary')))).trim();
+    return /stressed: /.test(t) ? t : null;
+  }, 60_000);
+  assert.match(stressed, /stressed: /);
+  const header = (await textOf(await one(`${sel('liq-ladder')} thead`))).trim();
+  assert.match(header, /Stressed redemptions/, header);
+  await screenshot(path.join(SHOTS, 'liquidity-stressed.png'));
+}));
+
 test('screenshots of overview, data and settings', { timeout: 180_000 }, step('screenshots', async () => {
   for (const screen of ['overview', 'data', 'settings']) {
     await goTo(screen);

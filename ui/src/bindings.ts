@@ -13,6 +13,11 @@ export const commands = {
 	 *  `custom:FROM..TO`), with its charts.
 	 */
 	performance: (portfolio: string, range: string) => typedError<PerformanceDto, CommandError>(__TAURI_INVOKE("performance", { portfolio, range })),
+	/**
+	 *  The Liquidity screen: a portfolio's ladder (the first portfolio when none is named),
+	 *  stressed by a scenario of the library when one is named.
+	 */
+	liquidity: (portfolio: string | null, scenario: string | null) => typedError<LiquidityDto, CommandError>(__TAURI_INVOKE("liquidity", { portfolio, scenario })),
 	settings: () => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("settings")),
 	/**  Save the Postgres URL (a password in it, or in `password`, goes to the keychain only). */
 	saveSettings: (postgresUrl: string, password: string | null) => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("save_settings", { postgresUrl, password })),
@@ -155,6 +160,22 @@ export type KpiGroupDto = {
 	kpis: KpiDto[],
 };
 
+/**  One bucket of the liquidity ladder, base and (with a scenario) stressed; money formatted. */
+export type LadderRowDto = {
+	label: string,
+	capacity: string,
+	cumCapacity: string,
+	/**  Cumulative capacity as a share of NAV: `+42.10%`. */
+	cumCapacityPct: string | null,
+	demand: string,
+	cumDemand: string,
+	/**  Cumulative capacity over cumulative demand: `3.20×`; `None` without demand. */
+	coverage: string | null,
+	surplus: string,
+	breach: boolean,
+	stressed: LadderRowDto | null,
+};
+
 /**  A risk limit and how the portfolio stands against it. */
 export type LimitDto = {
 	metric: string,
@@ -165,6 +186,25 @@ export type LimitDto = {
 	breached: boolean,
 	/**  Why the limit could not be checked (an unknown or absent metric). */
 	notEvaluable: string | null,
+};
+
+/**  The Liquidity screen: a portfolio's ladder, base against a scenario, and its waterfall. */
+export type LiquidityDto = {
+	portfolio: string,
+	portfolios: string[],
+	asOf: string,
+	nav: string,
+	participation: string,
+	scenario: string | null,
+	scenarios: ScenarioChoiceDto[],
+	rows: LadderRowDto[],
+	/**  `12 days`, or why it cannot be said. */
+	daysToLiquidate90: string,
+	stressedDaysToLiquidate90: string | null,
+	/**  The stressed waterfall when a scenario is chosen, else the base one. */
+	waterfall: WaterfallRowDto[],
+	notes: string[],
+	chartSvg: string,
 };
 
 /**  One write waiting for (or delivered to) the shared database. */
@@ -229,6 +269,14 @@ export type PortfolioCardDto = {
 	maxDrawdown: DrawdownDto | null,
 	/**  Every risk limit of the portfolio, checked since inception; breaches first. */
 	limits: LimitDto[],
+};
+
+/**  A scenario the Liquidity screen can stress the ladder with. */
+export type ScenarioChoiceDto = {
+	key: string,
+	title: string,
+	/**  `preset` or `saved`. */
+	kind: string,
 };
 
 export type SettingsDto = {
@@ -300,6 +348,18 @@ export type TradingTotalsDto = {
 	grossProfit: string,
 	grossLoss: string,
 	fees: string,
+};
+
+/**  One step of the liquidation waterfall. */
+export type WaterfallRowDto = {
+	order: number,
+	symbol: string,
+	value: string,
+	/**  `3 days`, or `beyond` the ladder. */
+	days: string,
+	cost: string,
+	cumProceeds: string,
+	remaining: string,
 };
 
 /* Tauri Specta runtime */

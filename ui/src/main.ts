@@ -5,13 +5,15 @@ import { commands } from "./bindings";
 import { renderData } from "./data";
 import { clear, el } from "./dom";
 import { renderOverview } from "./overview";
+import { renderLiquidity } from "./liquidity";
 import { renderPerformance } from "./performance";
 import { renderSettings } from "./settings";
 
-type Screen = "overview" | "performance" | "data" | "settings";
+type Screen = "overview" | "performance" | "liquidity" | "data" | "settings";
 const SCREENS: [Screen, string][] = [
   ["overview", "Overview"],
   ["performance", "Performance"],
+  ["liquidity", "Liquidity"],
   ["data", "Data"],
   ["settings", "Settings"],
 ];
@@ -62,9 +64,11 @@ function show(screen: Screen): void {
       ? renderOverview(main)
       : screen === "performance"
         ? renderPerformance(main)
-        : screen === "data"
-          ? renderData(main, done)
-          : renderSettings(main, done);
+        : screen === "liquidity"
+          ? renderLiquidity(main)
+          : screen === "data"
+            ? renderData(main, done)
+            : renderSettings(main, done);
   void rendering.then(done);
 }
 

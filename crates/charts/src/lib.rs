@@ -6,9 +6,11 @@
 //! the UI uses to show a cell's value on hover and to drill down on click.
 
 mod heatmap;
+mod ladder;
 mod lines;
 
 pub use heatmap::{monthly_returns_heatmap, HeatmapCell};
+pub use ladder::{ladder_chart, LadderBar};
 pub use lines::{line_chart, Line, LineKind};
 
 use std::path::Path;

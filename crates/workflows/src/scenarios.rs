@@ -533,6 +533,44 @@ pub fn ladder(workspace: &Workspace, code: &str, scenario: Option<&str>) -> Resu
     })
 }
 
+/// The ladder drawn: cumulative capacity against cumulative redemptions per bucket, as shares
+/// of NAV, base and (with a scenario) stressed.
+pub fn ladder_chart(
+    report: &LadderReport,
+    format: ballast_charts::Format,
+    out: Option<&Path>,
+) -> Result<String> {
+    use ballast_engine::returns::decimal_to_f64;
+    let share = |value: Decimal, nav: Decimal| {
+        if nav > Decimal::ZERO {
+            decimal_to_f64(value) / decimal_to_f64(nav)
+        } else {
+            0.0
+        }
+    };
+    let bars: Vec<ballast_charts::LadderBar<'_>> = report
+        .base
+        .buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| ballast_charts::LadderBar {
+            label: &b.label,
+            capacity: share(b.cum_capacity, report.base.nav),
+            demand: share(b.cum_demand, report.base.nav),
+            stressed: report.stressed.as_ref().and_then(|s| {
+                s.buckets
+                    .get(i)
+                    .map(|sb| (share(sb.cum_capacity, s.nav), share(sb.cum_demand, s.nav)))
+            }),
+        })
+        .collect();
+    let title = match &report.scenario {
+        Some(name) => format!("{} — liquidity ladder, base vs {name}", report.portfolio),
+        None => format!("{} — liquidity ladder", report.portfolio),
+    };
+    Ok(ballast_charts::ladder_chart(&title, &bars, format, out)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
