@@ -7,6 +7,7 @@ fn main() {
         "monthly_heatmap",
         "performance",
         "liquidity",
+        "scenario_compare",
         "settings",
         "save_settings",
         "sync_now",

@@ -113,6 +113,42 @@ pub async fn liquidity(
     .await
 }
 
+/// The Scenarios screen: up to five scenarios of the library run on one portfolio (the first
+/// when none is named; the first two presets when none is chosen), side by side.
+#[tauri::command]
+#[specta::specta]
+pub async fn scenario_compare(
+    state: State<'_, AppState>,
+    portfolio: Option<String>,
+    scenarios: Vec<String>,
+) -> CommandResult<ScenarioCompareDto> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        let started = std::time::Instant::now();
+        let portfolios: Vec<String> = ws.portfolios()?.into_iter().map(|p| p.code).collect();
+        let code = portfolio
+            .or_else(|| portfolios.first().cloned())
+            .ok_or(workflows::WorkflowError::EmptyWorkspace)?;
+        let library: Vec<ScenarioChoiceDto> = workflows::scenarios::list(ws)?
+            .into_iter()
+            .map(|e| ScenarioChoiceDto {
+                key: e.key,
+                title: e.title,
+                kind: e.kind.to_string(),
+            })
+            .collect();
+        let chosen = if scenarios.is_empty() {
+            library.iter().take(2).map(|s| s.key.clone()).collect()
+        } else {
+            scenarios
+        };
+        let runs = workflows::scenarios::compare(ws, &code, &chosen)?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(ScenarioCompareDto::new(&runs, portfolios, library, 20, ms))
+    })
+    .await
+}
+
 fn settings_of(ws: &Workspace) -> Result<SettingsDto, workflows::WorkflowError> {
     let keychain_problem = ballast_secrets::keychain_status()
         .err()

@@ -798,3 +798,170 @@ impl LiquidityDto {
         }
     }
 }
+
+/// One scenario's outcome on the portfolio, for the Scenarios screen's side-by-side table.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioOutcomeDto {
+    pub key: String,
+    pub title: String,
+    pub pnl: String,
+    /// `-12.80%` of NAV.
+    pub pnl_pct: Option<String>,
+    pub redeemed: String,
+    pub nav_after: String,
+    /// KPIs that change: `label: before → after`.
+    pub kpis: Vec<String>,
+    /// Limits breached only after the shock: `metric (severity)`.
+    pub newly_breached: Vec<String>,
+    /// Positions a shock should have moved but could not price, with the reason.
+    pub unpriced: Vec<String>,
+}
+
+/// One row of the scenario × position P/L heatmap: a position's P/L under each scenario.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct PositionPnlRowDto {
+    pub symbol: String,
+    pub market_value: String,
+    /// Formatted P/L per scenario, in the scenarios' order.
+    pub pnl: Vec<String>,
+    /// P/L as a share of the position's value per scenario, for the cell colour.
+    pub pnl_pct: Vec<f64>,
+}
+
+/// The Scenarios screen: up to five scenarios run on one portfolio, side by side.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioCompareDto {
+    pub portfolio: String,
+    pub portfolios: Vec<String>,
+    pub as_of: String,
+    pub nav: String,
+    pub library: Vec<ScenarioChoiceDto>,
+    pub outcomes: Vec<ScenarioOutcomeDto>,
+    /// The positions that move most under any of the scenarios, largest first.
+    pub positions: Vec<PositionPnlRowDto>,
+    pub compute_time: String,
+}
+
+fn metric_text(unit: Unit, m: &Metric) -> String {
+    match m {
+        Metric::Value(v) => unit.format(*v),
+        Metric::Unavailable(why) => format!("n/a ({why})"),
+    }
+}
+
+impl ScenarioCompareDto {
+    /// Heatmap rows: the `top` positions by their largest absolute P/L under any scenario.
+    pub fn new(
+        runs: &[ballast_workflows::scenarios::ScenarioRun],
+        portfolios: Vec<String>,
+        library: Vec<ScenarioChoiceDto>,
+        top: usize,
+        compute_ms: f64,
+    ) -> Self {
+        use ballast_engine::returns::decimal_to_f64;
+        let first = runs.first().map(|r| &r.result);
+        let currency = first.map(|r| r.base_currency.clone()).unwrap_or_default();
+        let title = |key: &str| {
+            library
+                .iter()
+                .find(|s| s.key == key)
+                .map_or_else(|| key.to_string(), |s| s.title.clone())
+        };
+        let outcomes = runs
+            .iter()
+            .map(|run| {
+                let r = &run.result;
+                ScenarioOutcomeDto {
+                    key: run.scenario.clone(),
+                    title: title(&run.scenario),
+                    pnl: format::money(&currency, r.pnl),
+                    pnl_pct: r.pnl_pct.map(format::percent),
+                    redeemed: format::money(&currency, r.redeemed),
+                    nav_after: format::money(&currency, r.nav_after),
+                    kpis: r
+                        .kpis
+                        .iter()
+                        .filter(|k| k.before != k.after)
+                        .map(|k| {
+                            format!(
+                                "{}: {} → {}",
+                                k.label,
+                                metric_text(k.unit, &k.before),
+                                metric_text(k.unit, &k.after)
+                            )
+                        })
+                        .collect(),
+                    newly_breached: r
+                        .limits_after
+                        .iter()
+                        .filter(|l| r.newly_breached.contains(&l.limit_id))
+                        .map(|l| format!("{} ({})", l.metric, l.severity))
+                        .collect(),
+                    unpriced: r
+                        .unpriced
+                        .iter()
+                        .map(|u| format!("{}: {}", u.symbol, u.reason))
+                        .collect(),
+                }
+            })
+            .collect();
+        // Positions are in the same order in every run (one book).
+        let mut rows: Vec<(f64, PositionPnlRowDto)> = first
+            .map(|r| r.positions.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let pnls: Vec<rust_decimal::Decimal> = runs
+                    .iter()
+                    .map(|run| {
+                        run.result
+                            .positions
+                            .get(i)
+                            .map_or_else(Default::default, |q| q.pnl)
+                    })
+                    .collect();
+                let value = decimal_to_f64(p.market_value);
+                let size = pnls
+                    .iter()
+                    .map(|v| decimal_to_f64(*v).abs())
+                    .fold(0.0, f64::max);
+                let row = PositionPnlRowDto {
+                    symbol: p.symbol.to_string(),
+                    market_value: format::money(&currency, p.market_value),
+                    pnl: pnls.iter().map(|v| format::money(&currency, *v)).collect(),
+                    pnl_pct: pnls
+                        .iter()
+                        .map(|v| {
+                            if value != 0.0 {
+                                decimal_to_f64(*v) / value.abs()
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect(),
+                };
+                (size, row)
+            })
+            .collect();
+        rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ScenarioCompareDto {
+            portfolio: runs
+                .first()
+                .map(|r| r.portfolio.clone())
+                .unwrap_or_default(),
+            portfolios,
+            as_of: first.map(|r| r.as_of.to_string()).unwrap_or_default(),
+            nav: first
+                .map(|r| format::money(&currency, r.nav_before))
+                .unwrap_or_default(),
+            library,
+            outcomes,
+            positions: rows.into_iter().take(top).map(|(_, row)| row).collect(),
+            compute_time: format!("{compute_ms:.1} ms"),
+        }
+    }
+}

@@ -63,6 +63,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::monthly_heatmap,
             commands::performance,
             commands::liquidity,
+            commands::scenario_compare,
             commands::settings,
             commands::save_settings,
             commands::sync_now,

@@ -369,6 +369,23 @@ test('performance shows the catalogue, its charts, and recomputes on a new range
   await screenshot(path.join(SHOTS, 'performance-exposure.png'));
 }));
 
+test('scenarios compares library scenarios side by side with a position P/L heatmap', { timeout: 180_000 }, step('scenarios', async () => {
+  await goTo('scenarios');
+  const columns = async () => (await findAll(`${sel('scen-summary')} thead th`)).length - 1;
+  await waitFor('two scenarios compared by default', async () => ((await columns()) === 2 ? true : null), 60_000);
+  const cells = await findAll(sel('scen-cell'));
+  assert.ok(cells.length >= 2 * 10, `heatmap cells: ${cells.length}`);
+  const summary = (await textOf(await one(sel('scen-summary')))).trim();
+  assert.match(summary, /NAV after/);
+  // Add a third scenario and run again.
+  await click(await one(sel('scen-pick-equities_down_20')));
+  await click(await one(sel('scen-run')));
+  await waitFor('three scenarios compared', async () => ((await columns()) === 3 ? true : null), 60_000);
+  const header = (await textOf(await one(`${sel('scen-summary')} thead`))).trim();
+  assert.match(header, /quit/i, `the equities scenario is a column: ${header}`);
+  await screenshot(path.join(SHOTS, 'scenarios.png'));
+}));
+
 test('liquidity shows the ladder, its chart and the waterfall, then stressed by a redemption run', { timeout: 180_000 }, step('liquidity', async () => {
   await goTo('liquidity');
   const rows = await waitFor('six ladder buckets (T+1 … beyond)', async () => {

@@ -18,6 +18,11 @@ export const commands = {
 	 *  stressed by a scenario of the library when one is named.
 	 */
 	liquidity: (portfolio: string | null, scenario: string | null) => typedError<LiquidityDto, CommandError>(__TAURI_INVOKE("liquidity", { portfolio, scenario })),
+	/**
+	 *  The Scenarios screen: up to five scenarios of the library run on one portfolio (the first
+	 *  when none is named; the first two presets when none is chosen), side by side.
+	 */
+	scenarioCompare: (portfolio: string | null, scenarios: string[]) => typedError<ScenarioCompareDto, CommandError>(__TAURI_INVOKE("scenario_compare", { portfolio, scenarios })),
 	settings: () => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("settings")),
 	/**  Save the Postgres URL (a password in it, or in `password`, goes to the keychain only). */
 	saveSettings: (postgresUrl: string, password: string | null) => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("save_settings", { postgresUrl, password })),
@@ -271,12 +276,52 @@ export type PortfolioCardDto = {
 	limits: LimitDto[],
 };
 
+/**  One row of the scenario × position P/L heatmap: a position's P/L under each scenario. */
+export type PositionPnlRowDto = {
+	symbol: string,
+	marketValue: string,
+	/**  Formatted P/L per scenario, in the scenarios' order. */
+	pnl: string[],
+	/**  P/L as a share of the position's value per scenario, for the cell colour. */
+	pnlPct: (number | null)[],
+};
+
 /**  A scenario the Liquidity screen can stress the ladder with. */
 export type ScenarioChoiceDto = {
 	key: string,
 	title: string,
 	/**  `preset` or `saved`. */
 	kind: string,
+};
+
+/**  The Scenarios screen: up to five scenarios run on one portfolio, side by side. */
+export type ScenarioCompareDto = {
+	portfolio: string,
+	portfolios: string[],
+	asOf: string,
+	nav: string,
+	library: ScenarioChoiceDto[],
+	outcomes: ScenarioOutcomeDto[],
+	/**  The positions that move most under any of the scenarios, largest first. */
+	positions: PositionPnlRowDto[],
+	computeTime: string,
+};
+
+/**  One scenario's outcome on the portfolio, for the Scenarios screen's side-by-side table. */
+export type ScenarioOutcomeDto = {
+	key: string,
+	title: string,
+	pnl: string,
+	/**  `-12.80%` of NAV. */
+	pnlPct: string | null,
+	redeemed: string,
+	navAfter: string,
+	/**  KPIs that change: `label: before → after`. */
+	kpis: string[],
+	/**  Limits breached only after the shock: `metric (severity)`. */
+	newlyBreached: string[],
+	/**  Positions a shock should have moved but could not price, with the reason. */
+	unpriced: string[],
 };
 
 export type SettingsDto = {

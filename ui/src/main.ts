@@ -7,12 +7,14 @@ import { clear, el } from "./dom";
 import { renderOverview } from "./overview";
 import { renderLiquidity } from "./liquidity";
 import { renderPerformance } from "./performance";
+import { renderScenarios } from "./scenarios";
 import { renderSettings } from "./settings";
 
-type Screen = "overview" | "performance" | "liquidity" | "data" | "settings";
+type Screen = "overview" | "performance" | "scenarios" | "liquidity" | "data" | "settings";
 const SCREENS: [Screen, string][] = [
   ["overview", "Overview"],
   ["performance", "Performance"],
+  ["scenarios", "Scenarios"],
   ["liquidity", "Liquidity"],
   ["data", "Data"],
   ["settings", "Settings"],
@@ -64,11 +66,13 @@ function show(screen: Screen): void {
       ? renderOverview(main)
       : screen === "performance"
         ? renderPerformance(main)
-        : screen === "liquidity"
-          ? renderLiquidity(main)
-          : screen === "data"
-            ? renderData(main, done)
-            : renderSettings(main, done);
+        : screen === "scenarios"
+          ? renderScenarios(main)
+          : screen === "liquidity"
+            ? renderLiquidity(main)
+            : screen === "data"
+              ? renderData(main, done)
+              : renderSettings(main, done);
   void rendering.then(done);
 }
 

@@ -1,0 +1,137 @@
+// Scenarios: up to five scenarios of the library (built-in presets and the analyst's saved
+// ones) run on one portfolio, side by side — P/L, NAV after, the KPIs that change, the limits
+// newly breached, what could not be priced — and a scenario × position P/L heatmap of the
+// positions that move most.
+
+import { commands, type ScenarioCompareDto } from "./bindings";
+import { clear, el, errorBox } from "./dom";
+
+const MAX = 5;
+
+/** Red for losses, green for gains, stronger with the loss or gain as a share of the position. */
+export function heatColour(share: number): string {
+  const strength = Math.min(1, Math.abs(share) / 0.25);
+  const alpha = (0.12 + 0.7 * strength).toFixed(2);
+  return share < 0 ? `rgba(178, 24, 43, ${alpha})` : share > 0 ? `rgba(26, 127, 55, ${alpha})` : "transparent";
+}
+
+function render(
+  screen: HTMLElement,
+  d: ScenarioCompareDto,
+  reload: (portfolio: string, scenarios: string[]) => void,
+): void {
+  const chosen = new Set(d.outcomes.map((o) => o.key));
+  const portfolios = el(
+    "div",
+    { class: "segmented", role: "group", "aria-label": "Portfolio" },
+    ...d.portfolios.map((code) => {
+      const b = el("button", { type: "button", "aria-pressed": String(code === d.portfolio), "data-testid": `scen-portfolio-${code}` }, code);
+      b.addEventListener("click", () => reload(code, [...chosen]));
+      return b;
+    }),
+  );
+  const note = el("span", { class: "muted small", role: "status", "data-testid": "scen-note" });
+  const boxes = d.library.map((s) => {
+    const box = el("input", { type: "checkbox", value: s.key, "data-testid": `scen-pick-${s.key}` });
+    box.checked = chosen.has(s.key);
+    box.addEventListener("change", () => {
+      const picked = boxes.filter((b) => b.checked).length;
+      note.textContent = picked > MAX ? `Compare at most ${MAX} scenarios (${picked} chosen).` : "";
+      run.disabled = picked === 0 || picked > MAX;
+    });
+    return box;
+  });
+  const run = el("button", { type: "button", "data-testid": "scen-run" }, "Run");
+  run.addEventListener("click", () =>
+    reload(
+      d.portfolio,
+      boxes.filter((b) => b.checked).map((b) => b.value),
+    ),
+  );
+  const picker = el(
+    "div",
+    { class: "picker", "data-testid": "scen-library" },
+    ...d.library.map((s, i) => el("label", { class: "pick" }, boxes[i], ` ${s.title}${s.kind === "saved" ? " (saved)" : ""}`)),
+  );
+
+  const head = ["", ...d.outcomes.map((o) => o.title)];
+  const line = (label: string, values: string[]): HTMLElement =>
+    el("tr", {}, el("th", {}, label), ...values.map((v) => el("td", { class: "num" }, v)));
+  const summary = el(
+    "table",
+    { "data-testid": "scen-summary" },
+    el("thead", {}, el("tr", {}, ...head.map((h) => el("th", {}, h)))),
+    el(
+      "tbody",
+      {},
+      line("P/L", d.outcomes.map((o) => o.pnl)),
+      line("P/L, % of NAV", d.outcomes.map((o) => o.pnlPct ?? "—")),
+      line("Redeemed", d.outcomes.map((o) => o.redeemed)),
+      line("NAV after", d.outcomes.map((o) => o.navAfter)),
+      line("KPIs that change", d.outcomes.map((o) => o.kpis.join("\n") || "—")),
+      line("Newly breached limits", d.outcomes.map((o) => o.newlyBreached.join(", ") || "none")),
+      line("Not priced", d.outcomes.map((o) => (o.unpriced.length === 0 ? "—" : o.unpriced.join("\n")))),
+    ),
+  );
+  const heatmap = el(
+    "table",
+    { "data-testid": "scen-heatmap", class: "heatmap-table" },
+    el("thead", {}, el("tr", {}, el("th", {}, "Position"), el("th", {}, "Value"), ...d.outcomes.map((o) => el("th", {}, o.title)))),
+    el(
+      "tbody",
+      {},
+      ...d.positions.map((p) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, p.symbol),
+          el("td", { class: "num" }, p.marketValue),
+          ...p.pnl.map((v, i) => {
+            const cell = el(
+              "td",
+              {
+                class: "num heat",
+                title: `${((p.pnlPct[i] ?? 0) * 100).toFixed(2)}% of the position`,
+                "data-testid": "scen-cell",
+              },
+              v,
+            );
+            // Through the CSSOM: the content security policy refuses inline style attributes.
+            cell.style.background = heatColour(p.pnlPct[i] ?? 0);
+            return cell;
+          }),
+        ),
+      ),
+    ),
+  );
+  clear(screen);
+  screen.append(
+    el("h1", {}, "Scenarios"),
+    portfolios,
+    el("p", { class: "muted small" }, `Choose up to ${MAX} scenarios to compare on ${d.portfolio}.`),
+    picker,
+    el("div", { class: "inline" }, run, note),
+    el(
+      "p",
+      { "data-testid": "scen-caption" },
+      `${d.portfolio} · NAV ${d.nav} as of ${d.asOf} · ${d.outcomes.length} scenarios · computed in ${d.computeTime}`,
+    ),
+    summary,
+    el("h2", {}, "P/L by position (the positions that move most)"),
+    heatmap,
+  );
+}
+
+export async function renderScenarios(root: HTMLElement): Promise<void> {
+  const screen = el("section", { "data-testid": "screen-scenarios", class: "screen" }, el("h1", {}, "Scenarios"));
+  root.append(screen);
+  const load = async (portfolio: string | null, scenarios: string[]): Promise<void> => {
+    const result = await commands.scenarioCompare(portfolio, scenarios);
+    if (result.status === "error") {
+      screen.append(errorBox(result.error.message));
+      return;
+    }
+    render(screen, result.data, (p, s) => void load(p, s));
+  };
+  await load(null, []);
+}
