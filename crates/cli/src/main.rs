@@ -189,6 +189,16 @@ enum ScenarioCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run a scenario on a portfolio and queue it, with its result, for the shared database
+    /// (delivered by `ballast outbox drain`).
+    Publish {
+        #[command(flatten)]
+        db: DbArg,
+        /// Portfolio code.
+        #[arg(long)]
+        portfolio: String,
+        name: String,
+    },
     /// Delete every version of a saved scenario.
     Delete {
         #[command(flatten)]
@@ -496,6 +506,19 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             let workspace = Workspace::open(&db.db)?;
             let saved = scenarios::duplicate(&workspace, &from, &to)?;
             scenario_report::saved(&saved, "saved", json)
+        }
+        ScenarioCommand::Publish {
+            db,
+            portfolio,
+            name,
+        } => {
+            let workspace = Workspace::open(&db.db)?;
+            let item = scenarios::publish(&workspace, &portfolio, &name)?;
+            println!(
+                "queued {} ({}): deliver it with `ballast outbox drain`",
+                item.idempotency_key, item.status
+            );
+            Ok(())
         }
         ScenarioCommand::Delete { db, name } => {
             let workspace = Workspace::open(&db.db)?;

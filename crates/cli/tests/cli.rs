@@ -528,3 +528,60 @@ fn a_sync_killed_at_any_point_resumes_to_exactly_postgres_rows() {
         "killed runs are marked interrupted: {runs:#?}"
     );
 }
+
+/// A scenario published on the laptop reaches the shared database through the outbox, once.
+#[test]
+fn a_published_scenario_reaches_postgres_through_the_outbox_once() {
+    let Some(admin) = ballast_pg::testing::admin_url() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let url = runtime.block_on(ballast_pg::testing::fresh_database(&admin, "publish"));
+    ok(&["pg", "migrate", "--url", &url]);
+    ok(&["pg", "seed", "--url", &url, "--small"]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.duckdb");
+    let db = db.to_str().unwrap();
+    // The demo and the seeded database are the same generated data: same portfolio ids.
+    ok(&["demo", "init", "--small", "--db", db]);
+    let queued = ok(&[
+        "scenario",
+        "publish",
+        "--db",
+        db,
+        "--portfolio",
+        "GMAC",
+        "rates_up_200",
+    ]);
+    assert!(queued.contains("queued scenario.publish:"), "{queued}");
+    let status: Value =
+        serde_json::from_str(&ok(&["outbox", "status", "--db", db, "--json"])).unwrap();
+    assert_eq!(status[0]["kind"], "scenario.publish");
+    assert_eq!(status[0]["status"], "pending");
+    let drained: Value = serde_json::from_str(&ok(&[
+        "outbox", "drain", "--db", db, "--url", &url, "--json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        (drained["sent"].as_i64(), drained["failed"].as_i64()),
+        (Some(1), Some(0))
+    );
+    let again: Value = serde_json::from_str(&ok(&[
+        "outbox", "drain", "--db", db, "--url", &url, "--json",
+    ]))
+    .unwrap();
+    assert_eq!(again["sent"], 0, "nothing left to send");
+    let spec = ballast_pg::ConnectSpec::new(&url, None);
+    let (scenarios, results): (i64, i64) = runtime.block_on(async {
+        let pool = spec.connect().await.unwrap();
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM scenarios WHERE name = 'rates_up_200'),
+                    (SELECT count(*) FROM scenario_results r JOIN portfolios p ON p.id = r.portfolio_id
+                     WHERE p.code = 'GMAC' AND r.pnl <> 0)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    });
+    assert_eq!((scenarios, results), (1, 1));
+}

@@ -86,30 +86,38 @@ async fn publish_scenario(
     let err = |ctx: &'static str| move |e| spec.query_error(ctx, e);
     let scenario = field(payload, "scenario")?;
     let mut tx = pool.begin().await.map_err(err("publishing a scenario"))?;
-    let written = sqlx::query(
+    // A definition already published under this name and version (the same preset by
+    // another analyst, or an earlier delivery) is reused; its results are added.
+    let name = text(scenario, "name")?;
+    let version = field(scenario, "version")?.as_i64().unwrap_or(1) as i32;
+    sqlx::query(
         "INSERT INTO scenarios (name, author, version, shocks, idempotency_key)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (idempotency_key) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
-    .bind(text(scenario, "name")?)
+    .bind(name)
     .bind(text(scenario, "author")?)
-    .bind(field(scenario, "version")?.as_i64().unwrap_or(1) as i32)
+    .bind(version)
     .bind(field(scenario, "shocks")?)
     .bind(key)
     .execute(&mut *tx)
     .await
-    .map_err(err("publishing a scenario"))?
-    .rows_affected();
-    let scenario_id: uuid::Uuid =
-        sqlx::query_scalar("SELECT id FROM scenarios WHERE idempotency_key = $1")
-            .bind(key)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(err("publishing a scenario"))?;
+    .map_err(err("publishing a scenario"))?;
+    let scenario_id: uuid::Uuid = sqlx::query_scalar(
+        "SELECT id FROM scenarios WHERE idempotency_key = $1 OR (name = $2 AND version = $3)
+         ORDER BY (idempotency_key = $1) DESC LIMIT 1",
+    )
+    .bind(key)
+    .bind(name)
+    .bind(version)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(err("publishing a scenario"))?;
     let empty = Vec::new();
     let results = field(payload, "results")?.as_array().unwrap_or(&empty);
+    let mut written = 0;
     for result in results {
         let portfolio = text(result, "portfolio_id")?;
-        sqlx::query(
+        written += sqlx::query(
             "INSERT INTO scenario_results (scenario_id, portfolio_id, published_by, as_of, pnl,
                                            nav_after, detail, idempotency_key)
              VALUES ($1, $2::uuid, $3, $4::date, $5::numeric, $6::numeric, $7, $8)
@@ -125,10 +133,11 @@ async fn publish_scenario(
         .bind(format!("{key}:{portfolio}"))
         .execute(&mut *tx)
         .await
-        .map_err(err("publishing scenario results"))?;
+        .map_err(err("publishing scenario results"))?
+        .rows_affected();
     }
     tx.commit().await.map_err(err("publishing a scenario"))?;
-    Ok(if written == 1 {
+    Ok(if written > 0 {
         Delivery::Written
     } else {
         Delivery::AlreadyPresent

@@ -84,18 +84,56 @@ impl Workspace {
         })
         .to_string();
         let key = format!("annotation:{id}");
+        self.with_outbox_entry("annotation", &key, &payload, |tx| {
+            tx.execute(
+                "INSERT INTO local_annotations (id, portfolio_id, asset_id, author, body, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+                params![id, portfolio_id, asset_id, author, body, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Record a scenario run and queue its publication (`scenario.publish`, keyed by the run)
+    /// in one transaction. `payload(run_id)` builds the JSON to deliver.
+    pub fn publish_scenario_run(
+        &self,
+        scenario_name: &str,
+        scenario_version: Option<i32>,
+        portfolio_id: &str,
+        result: &str,
+        payload: impl FnOnce(&str) -> String,
+    ) -> Result<OutboxItem> {
+        let run = Uuid::now_v7().to_string();
+        let key = format!("scenario.publish:{run}");
+        let payload = payload(&run);
+        self.with_outbox_entry("scenario.publish", &key, &payload, |tx| {
+            tx.execute(
+                "INSERT INTO local_scenario_runs
+                     (id, scenario_id, scenario_name, scenario_version, portfolio_id, ran_at, result)
+                 VALUES (?::UUID, NULL, ?, ?, ?::UUID, ?, ?)",
+                params![run, scenario_name, scenario_version, portfolio_id, Utc::now(), result],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Run `local_change` and add an outbox entry in the same transaction; returns the entry.
+    fn with_outbox_entry(
+        &self,
+        kind: &str,
+        key: &str,
+        payload: &str,
+        local_change: impl FnOnce(&duckdb::Transaction<'_>) -> Result<()>,
+    ) -> Result<OutboxItem> {
+        let entry = Uuid::now_v7().to_string();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO local_annotations (id, portfolio_id, asset_id, author, body, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
-            params![id, portfolio_id, asset_id, author, body, now],
-        )?;
-        let entry = Uuid::now_v7().to_string();
+        local_change(&tx)?;
         tx.execute(
             "INSERT INTO outbox (id, idempotency_key, kind, payload, status, created_at)
-             VALUES (?, ?, 'annotation', ?, 'pending', ?)",
-            params![entry, key, payload, now],
+             VALUES (?, ?, ?, ?, 'pending', ?)",
+            params![entry, key, kind, payload, Utc::now()],
         )?;
         tx.commit()?;
         drop(conn);

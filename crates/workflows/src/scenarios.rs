@@ -445,6 +445,67 @@ fn book_error(code: &str) -> impl Fn(ScenarioError) -> WorkflowError + '_ {
     }
 }
 
+/// Run a scenario on a portfolio and queue its publication to the shared database: the run is
+/// recorded and the outbox entry written in one transaction; `ballast outbox drain` (or the
+/// app after a sync) delivers it. Saved scenarios are published under `author/name`.
+pub fn publish(
+    workspace: &Workspace,
+    code: &str,
+    name: &str,
+) -> Result<ballast_storage::OutboxItem> {
+    let book = Book::load(workspace, code)?;
+    let scenario = resolve(workspace, &book.presets(), name, None)?;
+    let engine = ScenarioBook::new(book.inputs()).map_err(book_error(code))?;
+    let result = engine
+        .run(&scenario.definition)
+        .map_err(|source| WorkflowError::Scenario {
+            name: scenario.key.clone(),
+            source,
+        })?;
+    let author = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "laptop".to_string());
+    let (published_name, version) = match &scenario.source {
+        ScenarioSource::Saved { version, .. } => (format!("{author}/{}", scenario.key), *version),
+        ScenarioSource::Preset => (scenario.key.clone(), 1),
+    };
+    let json = serde_json::to_string(&result).expect("a result serialises");
+    let payload = |_run: &str| {
+        serde_json::json!({
+            "scenario": {
+                "name": published_name,
+                "author": author,
+                "version": version,
+                "shocks": scenario.definition.shocks,
+            },
+            "results": [{
+                "portfolio_id": book.portfolio.id,
+                "as_of": result.as_of.to_string(),
+                "pnl": result.pnl.to_string(),
+                "nav_after": result.nav_after.to_string(),
+                "detail": {
+                    "pnl_pct": result.pnl_pct,
+                    "redeemed": result.redeemed.to_string(),
+                    "newly_breached": result.newly_breached,
+                    "positions": result.positions.len(),
+                },
+            }],
+        })
+        .to_string()
+    };
+    let version = match &scenario.source {
+        ScenarioSource::Saved { version, .. } => Some(*version),
+        ScenarioSource::Preset => None,
+    };
+    Ok(workspace.publish_scenario_run(
+        &scenario.key,
+        version,
+        &book.portfolio.id,
+        &json,
+        payload,
+    )?)
+}
+
 /// Run one scenario on a portfolio as of its last NAV date, and record the run.
 pub fn run(workspace: &Workspace, code: &str, name: &str) -> Result<ScenarioRun> {
     let book = Book::load(workspace, code)?;
