@@ -8,6 +8,8 @@ fn main() {
         "performance",
         "liquidity",
         "scenario_compare",
+        "check_scenario",
+        "save_scenario",
         "settings",
         "save_settings",
         "sync_now",

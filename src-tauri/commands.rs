@@ -15,6 +15,7 @@ use tauri::State;
 
 use crate::dto::*;
 use crate::error::{CommandError, ErrorKind};
+use crate::format;
 use crate::AppState;
 
 type CommandResult<T> = Result<T, CommandError>;
@@ -145,6 +146,68 @@ pub async fn scenario_compare(
         let runs = workflows::scenarios::compare(ws, &code, &chosen)?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
         Ok(ScenarioCompareDto::new(&runs, portfolios, library, 20, ms))
+    })
+    .await
+}
+
+/// Check the definition the builder holds (JSON) against a portfolio, as the analyst types.
+#[tauri::command]
+#[specta::specta]
+pub async fn check_scenario(
+    state: State<'_, AppState>,
+    portfolio: String,
+    definition: String,
+) -> CommandResult<ScenarioCheckDto> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        Ok(
+            match workflows::scenarios::check(ws, &portfolio, &definition) {
+                Ok(r) => ScenarioCheckDto {
+                    valid: true,
+                    error: None,
+                    preview: Some(format!(
+                        "P/L {} ({} of NAV), NAV after {} on {portfolio}",
+                        format::money(&r.base_currency, r.pnl),
+                        r.pnl_pct.map_or("n/a".to_string(), format::percent),
+                        format::money(&r.base_currency, r.nav_after)
+                    )),
+                },
+                Err(
+                    e @ (workflows::WorkflowError::Scenario { .. }
+                    | workflows::WorkflowError::ScenarioFile { .. }
+                    | workflows::WorkflowError::Invalid(_)),
+                ) => ScenarioCheckDto {
+                    valid: false,
+                    error: Some(e.to_string()),
+                    preview: None,
+                },
+                Err(e) => return Err(e),
+            },
+        )
+    })
+    .await
+}
+
+/// Save the builder's definition (JSON) as a new version of its name.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_scenario(
+    state: State<'_, AppState>,
+    definition: String,
+) -> CommandResult<ScenarioChoiceDto> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        let saved = workflows::scenarios::save_text(
+            ws,
+            &definition,
+            None,
+            std::path::Path::new("the scenario"),
+        )?;
+        Ok(ScenarioChoiceDto {
+            key: saved.name.clone(),
+            title: format!("{} (v{})", saved.name, saved.version),
+            kind: "saved".into(),
+        })
     })
     .await
 }

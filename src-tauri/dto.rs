@@ -965,3 +965,14 @@ impl ScenarioCompareDto {
         }
     }
 }
+
+/// What the builder's definition would do, or why it cannot be run.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct ScenarioCheckDto {
+    pub valid: bool,
+    /// Why not, naming the shock and the field.
+    pub error: Option<String>,
+    /// `P/L EUR -1,234.56 (-0.52% of NAV), NAV after EUR …` on the chosen portfolio.
+    pub preview: Option<String>,
+}

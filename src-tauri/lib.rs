@@ -64,6 +64,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::performance,
             commands::liquidity,
             commands::scenario_compare,
+            commands::check_scenario,
+            commands::save_scenario,
             commands::settings,
             commands::save_settings,
             commands::sync_now,

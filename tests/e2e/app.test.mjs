@@ -384,6 +384,30 @@ test('scenarios compares library scenarios side by side with a position P/L heat
   const header = (await textOf(await one(`${sel('scen-summary')} thead`))).trim();
   assert.match(header, /quit/i, `the equities scenario is a column: ${header}`);
   await screenshot(path.join(SHOTS, 'scenarios.png'));
+
+  // Build one: an absurd shift is refused as it is typed, a sane one previews its P/L.
+  const status = async () => (await textOf(await one(sel('build-status')))).trim();
+  await typeInto('build-name', 'desk rates shock');
+  await typeInto('build-bp', '3000');
+  const refused = await waitFor('the builder to refuse 3000 bp', async () => {
+    const t = await status();
+    return /outside/.test(t) ? t : null;
+  }, 30_000);
+  assert.match(refused, /shock #1 \(parallel_rate\): bp/, refused);
+  await typeInto('build-bp', '150');
+  const preview = await waitFor('the builder to preview 150 bp', async () => {
+    const t = await status();
+    return /^Valid\. P\/L /.test(t) ? t : null;
+  }, 30_000);
+  assert.match(preview, /NAV after/, preview);
+  await click(await one(sel('build-add')));
+  await click(await one(sel('build-save')));
+  const saved = await waitFor('the saved scenario to be compared', async () => {
+    const t = (await textOf(await one(`${sel('scen-summary')} thead`))).trim();
+    return /desk rates shock/.test(t) ? t : null;
+  }, 60_000);
+  assert.match(saved, /desk rates shock/);
+  await screenshot(path.join(SHOTS, 'scenarios-built.png'));
 }));
 
 test('liquidity shows the ladder, its chart and the waterfall, then stressed by a redemption run', { timeout: 180_000 }, step('liquidity', async () => {

@@ -23,6 +23,10 @@ export const commands = {
 	 *  when none is named; the first two presets when none is chosen), side by side.
 	 */
 	scenarioCompare: (portfolio: string | null, scenarios: string[]) => typedError<ScenarioCompareDto, CommandError>(__TAURI_INVOKE("scenario_compare", { portfolio, scenarios })),
+	/**  Check the definition the builder holds (JSON) against a portfolio, as the analyst types. */
+	checkScenario: (portfolio: string, definition: string) => typedError<ScenarioCheckDto, CommandError>(__TAURI_INVOKE("check_scenario", { portfolio, definition })),
+	/**  Save the builder's definition (JSON) as a new version of its name. */
+	saveScenario: (definition: string) => typedError<ScenarioChoiceDto, CommandError>(__TAURI_INVOKE("save_scenario", { definition })),
 	settings: () => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("settings")),
 	/**  Save the Postgres URL (a password in it, or in `password`, goes to the keychain only). */
 	saveSettings: (postgresUrl: string, password: string | null) => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("save_settings", { postgresUrl, password })),
@@ -284,6 +288,15 @@ export type PositionPnlRowDto = {
 	pnl: string[],
 	/**  P/L as a share of the position's value per scenario, for the cell colour. */
 	pnlPct: (number | null)[],
+};
+
+/**  What the builder's definition would do, or why it cannot be run. */
+export type ScenarioCheckDto = {
+	valid: boolean,
+	/**  Why not, naming the shock and the field. */
+	error: string | null,
+	/**  `P/L EUR -1,234.56 (-0.52% of NAV), NAV after EUR …` on the chosen portfolio. */
+	preview: string | null,
 };
 
 /**  A scenario the Liquidity screen can stress the ladder with. */

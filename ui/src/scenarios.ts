@@ -4,6 +4,7 @@
 // positions that move most.
 
 import { commands, type ScenarioCompareDto } from "./bindings";
+import { renderBuilder } from "./builder";
 import { clear, el, errorBox } from "./dom";
 
 const MAX = 5;
@@ -120,6 +121,11 @@ function render(
     el("h2", {}, "P/L by position (the positions that move most)"),
     heatmap,
   );
+  renderBuilder(screen, d.portfolio, (key) => {
+    const next = [...chosen];
+    if (next.length >= MAX) next.pop();
+    reload(d.portfolio, [...next, key]);
+  });
 }
 
 export async function renderScenarios(root: HTMLElement): Promise<void> {

@@ -294,13 +294,29 @@ pub fn import(workspace: &Workspace, path: &Path, name: Option<&str>) -> Result<
         context: format!("reading {}", path.display()),
         source,
     })?;
-    let mut definition: ScenarioDefinition =
-        serde_json::from_str(&text).map_err(|e| WorkflowError::ScenarioFile {
-            path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            message: explain(&text, &e),
-        })?;
+    save_text(workspace, &text, name, path)
+}
+
+/// Parse a definition from JSON `text`; errors name `origin` (a file, or the app's builder)
+/// with the line and column.
+fn parse_definition(text: &str, origin: &Path) -> Result<ScenarioDefinition> {
+    serde_json::from_str(text).map_err(|e| WorkflowError::ScenarioFile {
+        path: origin.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: explain(text, &e),
+    })
+}
+
+/// Check a definition given as JSON `text` and save it as a new version of its name (or of
+/// `name`, which then replaces the text's).
+pub fn save_text(
+    workspace: &Workspace,
+    text: &str,
+    name: Option<&str>,
+    origin: &Path,
+) -> Result<SavedScenario> {
+    let mut definition = parse_definition(text, origin)?;
     if let Some(name) = name {
         definition.name = name.to_string();
     }
@@ -308,13 +324,13 @@ pub fn import(workspace: &Workspace, path: &Path, name: Option<&str>) -> Result<
     if definition.name.is_empty() {
         return Err(WorkflowError::Invalid(format!(
             "{}: the scenario has no name (give it one in the file or with --name)",
-            path.display()
+            origin.display()
         )));
     }
     if split_version(&definition.name).1.is_some() {
         return Err(WorkflowError::Invalid(format!(
             "{}: the name '{}' ends in @<number>, which reads as a version; choose another name",
-            path.display(),
+            origin.display(),
             definition.name
         )));
     }
@@ -324,18 +340,44 @@ pub fn import(workspace: &Workspace, path: &Path, name: Option<&str>) -> Result<
     {
         return Err(WorkflowError::Invalid(format!(
             "{}: '{}' is the key of a built-in preset; choose another name",
-            path.display(),
+            origin.display(),
             definition.name
         )));
     }
     definition
         .validate_shape()
         .map_err(|source| WorkflowError::Scenario {
-            name: format!("{} ({})", definition.name, path.display()),
+            name: format!("{} ({})", definition.name, origin.display()),
             source,
         })?;
     let json = serde_json::to_string(&definition).expect("a definition serialises");
     Ok(workspace.save_scenario(&definition.name, &json)?)
+}
+
+/// Check a definition while the analyst builds it: its shape, then against portfolio `code`'s
+/// book (unknown assets and currencies, replay windows, prices pushed below zero), returning
+/// what it would do. Nothing is recorded.
+pub fn check(workspace: &Workspace, code: &str, text: &str) -> Result<ScenarioResult> {
+    let definition = parse_definition(text, Path::new("the scenario"))?;
+    let label = if definition.name.trim().is_empty() {
+        "the scenario".to_string()
+    } else {
+        definition.name.clone()
+    };
+    definition
+        .validate_shape()
+        .map_err(|source| WorkflowError::Scenario {
+            name: label.clone(),
+            source,
+        })?;
+    let book = Book::load(workspace, code)?;
+    let engine = ScenarioBook::new(book.inputs()).map_err(book_error(code))?;
+    engine
+        .run(&definition)
+        .map_err(|source| WorkflowError::Scenario {
+            name: label,
+            source,
+        })
 }
 
 /// The serde error without its location (the caller prints it), naming the shock when one
