@@ -10,6 +10,7 @@ fn main() {
         "scenario_compare",
         "check_scenario",
         "save_scenario",
+        "monte_carlo",
         "settings",
         "save_settings",
         "sync_now",

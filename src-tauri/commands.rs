@@ -212,6 +212,39 @@ pub async fn save_scenario(
     .await
 }
 
+/// Monte Carlo VaR/ES of a portfolio over `horizon_days` (`cholesky` or `bootstrap`).
+#[tauri::command]
+#[specta::specta]
+pub async fn monte_carlo(
+    state: State<'_, AppState>,
+    portfolio: String,
+    horizon_days: u32,
+    method: String,
+) -> CommandResult<MonteCarloDto> {
+    use ballast_engine::montecarlo::{Method, MonteCarloConfig};
+    let method = match method.as_str() {
+        "cholesky" => Method::Cholesky,
+        "bootstrap" => Method::Bootstrap,
+        other => {
+            return Err(CommandError::new(
+                ErrorKind::Invalid,
+                format!("unknown method {other}: use cholesky or bootstrap"),
+            ))
+        }
+    };
+    let config = MonteCarloConfig {
+        horizon_days: horizon_days as usize,
+        method,
+        ..MonteCarloConfig::default()
+    };
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        let report = workflows::scenarios::monte_carlo(ws, &portfolio, config)?;
+        Ok(MonteCarloDto::new(&report))
+    })
+    .await
+}
+
 fn settings_of(ws: &Workspace) -> Result<SettingsDto, workflows::WorkflowError> {
     let keychain_problem = ballast_secrets::keychain_status()
         .err()

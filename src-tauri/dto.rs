@@ -976,3 +976,63 @@ pub struct ScenarioCheckDto {
     /// `P/L EUR -1,234.56 (-0.52% of NAV), NAV after EUR …` on the chosen portfolio.
     pub preview: Option<String>,
 }
+
+/// One confidence level of a Monte Carlo run.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TailRiskDto {
+    /// `95%`.
+    pub confidence: String,
+    /// `-2.25%` of NAV.
+    pub var: String,
+    pub var_amount: String,
+    pub es: String,
+    pub es_amount: String,
+}
+
+/// Monte Carlo VaR and expected shortfall of a portfolio over a horizon.
+#[derive(Debug, Clone, Serialize, Type)]
+#[serde(rename_all = "camelCase")]
+pub struct MonteCarloDto {
+    /// What was simulated: paths, horizon, method, seed, observations, shrinkage.
+    pub summary: String,
+    pub levels: Vec<TailRiskDto>,
+    pub riskless: Vec<String>,
+}
+
+impl MonteCarloDto {
+    pub fn new(report: &ballast_workflows::scenarios::MonteCarloReport) -> Self {
+        let r = &report.result;
+        let currency = report.base_currency.as_str();
+        let shrinkage = r
+            .shrinkage_intensity
+            .map(|s| format!(", Ledoit–Wolf shrinkage {s:.2}"))
+            .unwrap_or_default();
+        MonteCarloDto {
+            summary: format!(
+                "{} · NAV {} as of {} · {} paths over {} trading days, {:?}, seed {} · {} assets, {} daily observations{shrinkage}",
+                report.portfolio,
+                format::money(currency, report.nav),
+                report.as_of,
+                r.config.paths,
+                r.config.horizon_days,
+                r.config.method,
+                r.config.seed,
+                r.assets,
+                r.observations
+            ),
+            levels: r
+                .levels
+                .iter()
+                .map(|l| TailRiskDto {
+                    confidence: format!("{:.0}%", l.confidence * 100.0),
+                    var: format::percent(l.var),
+                    var_amount: format::money(currency, l.var_amount),
+                    es: format::percent(l.es),
+                    es_amount: format::money(currency, l.es_amount),
+                })
+                .collect(),
+            riskless: report.riskless.clone(),
+        }
+    }
+}

@@ -67,7 +67,8 @@ impl From<WorkflowError> for CommandError {
             | WorkflowError::Invalid(_)
             | WorkflowError::Scenario { .. }
             | WorkflowError::ScenarioFile { .. }
-            | WorkflowError::Ladder { .. } => ErrorKind::Invalid,
+            | WorkflowError::Ladder { .. }
+            | WorkflowError::MonteCarlo { .. } => ErrorKind::Invalid,
             WorkflowError::Cancelled => ErrorKind::Cancelled,
             WorkflowError::SchemaDrift { .. } | WorkflowError::Verification { .. } => {
                 ErrorKind::Postgres

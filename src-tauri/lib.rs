@@ -66,6 +66,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::scenario_compare,
             commands::check_scenario,
             commands::save_scenario,
+            commands::monte_carlo,
             commands::settings,
             commands::save_settings,
             commands::sync_now,

@@ -385,6 +385,15 @@ test('scenarios compares library scenarios side by side with a position P/L heat
   assert.match(header, /quit/i, `the equities scenario is a column: ${header}`);
   await screenshot(path.join(SHOTS, 'scenarios.png'));
 
+  // Monte Carlo over 10 days: both confidence levels, losses.
+  await click(await one(sel('mc-run')));
+  const mc = await waitFor('the Monte Carlo table', async () => {
+    const found = await findAll(sel('mc-table'));
+    return found.length ? (await textOf(found[0])).trim() : null;
+  }, 60_000);
+  assert.match(mc, /95%\s*-\d/, mc);
+  assert.match(mc, /99%\s*-\d/, mc);
+
   // Build one: an absurd shift is refused as it is typed, a sane one previews its P/L.
   const status = async () => (await textOf(await one(sel('build-status')))).trim();
   await typeInto('build-name', 'desk rates shock');

@@ -27,6 +27,8 @@ export const commands = {
 	checkScenario: (portfolio: string, definition: string) => typedError<ScenarioCheckDto, CommandError>(__TAURI_INVOKE("check_scenario", { portfolio, definition })),
 	/**  Save the builder's definition (JSON) as a new version of its name. */
 	saveScenario: (definition: string) => typedError<ScenarioChoiceDto, CommandError>(__TAURI_INVOKE("save_scenario", { definition })),
+	/**  Monte Carlo VaR/ES of a portfolio over `horizon_days` (`cholesky` or `bootstrap`). */
+	monteCarlo: (portfolio: string, horizonDays: number, method: string) => typedError<MonteCarloDto, CommandError>(__TAURI_INVOKE("monte_carlo", { portfolio, horizonDays, method })),
 	settings: () => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("settings")),
 	/**  Save the Postgres URL (a password in it, or in `password`, goes to the keychain only). */
 	saveSettings: (postgresUrl: string, password: string | null) => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("save_settings", { postgresUrl, password })),
@@ -216,6 +218,14 @@ export type LiquidityDto = {
 	chartSvg: string,
 };
 
+/**  Monte Carlo VaR and expected shortfall of a portfolio over a horizon. */
+export type MonteCarloDto = {
+	/**  What was simulated: paths, horizon, method, seed, observations, shrinkage. */
+	summary: string,
+	levels: TailRiskDto[],
+	riskless: string[],
+};
+
 /**  One write waiting for (or delivered to) the shared database. */
 export type OutboxItemDto = {
 	kind: string,
@@ -397,6 +407,17 @@ export type TableFreshnessDto = {
 	age: string,
 	stale: boolean,
 	verifiedAt: string | null,
+};
+
+/**  One confidence level of a Monte Carlo run. */
+export type TailRiskDto = {
+	/**  `95%`. */
+	confidence: string,
+	/**  `-2.25%` of NAV. */
+	var: string,
+	varAmount: string,
+	es: string,
+	esAmount: string,
 };
 
 export type TradingTotalsDto = {

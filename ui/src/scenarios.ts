@@ -121,11 +121,71 @@ function render(
     el("h2", {}, "P/L by position (the positions that move most)"),
     heatmap,
   );
+  renderMonteCarlo(screen, d.portfolio);
   renderBuilder(screen, d.portfolio, (key) => {
     const next = [...chosen];
     if (next.length >= MAX) next.pop();
     reload(d.portfolio, [...next, key]);
   });
+}
+
+/** Monte Carlo VaR and ES at 95% and 99% over a chosen horizon, reproducible (fixed seed). */
+function renderMonteCarlo(screen: HTMLElement, portfolio: string): void {
+  const horizon = el("input", { type: "number", min: "1", step: "1", value: "10", "data-testid": "mc-horizon", class: "narrow" });
+  const method = el("select", { "data-testid": "mc-method", "aria-label": "Method" });
+  method.append(
+    el("option", { value: "cholesky" }, "covariance of the history (Cholesky)"),
+    el("option", { value: "bootstrap" }, "bootstrap of whole days"),
+  );
+  const run = el("button", { type: "button", "data-testid": "mc-run" }, "Simulate");
+  const out = el("div", { "data-testid": "mc-result" });
+  run.addEventListener("click", () => {
+    void (async () => {
+      const days = Number(horizon.value);
+      if (!Number.isInteger(days) || days < 1) {
+        out.replaceChildren(errorBox("The horizon is a whole number of trading days, at least 1."));
+        return;
+      }
+      run.disabled = true;
+      out.replaceChildren(el("p", { class: "muted" }, "Simulating…"));
+      const result = await commands.monteCarlo(portfolio, days, method.value);
+      run.disabled = false;
+      if (result.status === "error") {
+        out.replaceChildren(errorBox(result.error.message));
+        return;
+      }
+      const m = result.data;
+      out.replaceChildren(
+        el("p", { class: "small" }, m.summary),
+        el(
+          "table",
+          { "data-testid": "mc-table" },
+          el("thead", {}, el("tr", {}, ...["Confidence", "VaR", "VaR amount", "Expected shortfall", "ES amount"].map((h) => el("th", {}, h)))),
+          el(
+            "tbody",
+            {},
+            ...m.levels.map((l) =>
+              el(
+                "tr",
+                {},
+                el("td", {}, l.confidence),
+                el("td", { class: "num loss" }, l.var),
+                el("td", { class: "num" }, l.varAmount),
+                el("td", { class: "num loss" }, l.es),
+                el("td", { class: "num" }, l.esAmount),
+              ),
+            ),
+          ),
+        ),
+        ...(m.riskless.length > 0 ? [el("p", { class: "muted small" }, `Held as riskless (no price history): ${m.riskless.join(", ")}`)] : []),
+      );
+    })();
+  });
+  screen.append(
+    el("h2", {}, "Monte Carlo VaR and expected shortfall"),
+    el("div", { class: "inline" }, el("span", {}, "Horizon (trading days)"), horizon, method, run),
+    out,
+  );
 }
 
 export async function renderScenarios(root: HTMLElement): Promise<void> {

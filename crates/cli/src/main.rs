@@ -189,6 +189,27 @@ enum ScenarioCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Monte Carlo VaR and expected shortfall (95% and 99%) of a portfolio over a horizon.
+    Montecarlo {
+        #[command(flatten)]
+        db: DbArg,
+        /// Portfolio code.
+        #[arg(long)]
+        portfolio: String,
+        /// Holding period in trading days.
+        #[arg(long, default_value_t = 10)]
+        horizon: usize,
+        #[arg(long, default_value_t = 10_000)]
+        paths: usize,
+        /// `cholesky` (the history's covariance, shrunk when needed) or `bootstrap` (whole days).
+        #[arg(long, default_value = "cholesky")]
+        method: String,
+        /// The same seed gives the same figures.
+        #[arg(long, default_value_t = 12_201_637)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a scenario on a portfolio and queue it, with its result, for the shared database
     /// (delivered by `ballast outbox drain`).
     Publish {
@@ -506,6 +527,68 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             let workspace = Workspace::open(&db.db)?;
             let saved = scenarios::duplicate(&workspace, &from, &to)?;
             scenario_report::saved(&saved, "saved", json)
+        }
+        ScenarioCommand::Montecarlo {
+            db,
+            portfolio,
+            horizon,
+            paths,
+            method,
+            seed,
+            json,
+        } => {
+            use ballast_engine::montecarlo::{Method, MonteCarloConfig};
+            let method = match method.as_str() {
+                "cholesky" => Method::Cholesky,
+                "bootstrap" => Method::Bootstrap,
+                other => bail!("--method {other}: use cholesky or bootstrap"),
+            };
+            let workspace = Workspace::open(&db.db)?;
+            let report = scenarios::monte_carlo(
+                &workspace,
+                &portfolio,
+                MonteCarloConfig {
+                    paths,
+                    horizon_days: horizon,
+                    seed,
+                    method,
+                    ..MonteCarloConfig::default()
+                },
+            )?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "{} — NAV {} {} as of {}: {} paths, {}-day horizon, {:?}, seed {}",
+                    report.portfolio,
+                    report.nav.round_dp(2),
+                    report.base_currency,
+                    report.as_of,
+                    paths,
+                    horizon,
+                    method,
+                    seed
+                );
+                for level in &report.result.levels {
+                    println!(
+                        "  {:>4.0}%  VaR {:>+8.2}% ({} {})   ES {:>+8.2}% ({} {})",
+                        level.confidence * 100.0,
+                        level.var * 100.0,
+                        report.base_currency,
+                        level.var_amount.round_dp(2),
+                        level.es * 100.0,
+                        report.base_currency,
+                        level.es_amount.round_dp(2)
+                    );
+                }
+                if !report.riskless.is_empty() {
+                    println!(
+                        "  without price history, held as riskless: {}",
+                        report.riskless.join(", ")
+                    );
+                }
+            }
+            Ok(())
         }
         ScenarioCommand::Publish {
             db,

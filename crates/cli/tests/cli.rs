@@ -585,3 +585,78 @@ fn a_published_scenario_reaches_postgres_through_the_outbox_once() {
     });
     assert_eq!((scenarios, results), (1, 1));
 }
+
+/// Monte Carlo VaR/ES from the command line: ordered tails, reproducible with a seed, a clear
+/// refusal of a horizon longer than the history.
+#[test]
+fn monte_carlo_var_is_ordered_reproducible_and_refuses_a_long_horizon() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.duckdb");
+    let db = db.to_str().unwrap();
+    ok(&["demo", "init", "--small", "--db", db]);
+    let run = |method: &str, seed: &str| -> Value {
+        serde_json::from_str(&ok(&[
+            "scenario",
+            "montecarlo",
+            "--db",
+            db,
+            "--portfolio",
+            "GMAC",
+            "--horizon",
+            "10",
+            "--paths",
+            "4000",
+            "--method",
+            method,
+            "--seed",
+            seed,
+            "--json",
+        ]))
+        .unwrap()
+    };
+    for method in ["cholesky", "bootstrap"] {
+        let first = run(method, "7");
+        let levels = first["result"]["levels"].as_array().unwrap();
+        let (p95, p99) = (&levels[0], &levels[1]);
+        assert_eq!(
+            (p95["confidence"].as_f64(), p99["confidence"].as_f64()),
+            (Some(0.95), Some(0.99))
+        );
+        let f = |v: &Value, k: &str| v[k].as_f64().unwrap();
+        assert!(f(p95, "var") < 0.0, "{method}: a loss at 95%: {p95}");
+        assert!(
+            f(p99, "var") <= f(p95, "var"),
+            "{method}: 99% VaR is the deeper loss"
+        );
+        assert!(
+            f(p95, "es") <= f(p95, "var") && f(p99, "es") <= f(p99, "var"),
+            "{method}: ES beyond VaR"
+        );
+        assert_eq!(
+            run(method, "7")["result"],
+            first["result"],
+            "{method}: same seed, same figures"
+        );
+        assert_ne!(
+            run(method, "8")["result"]["levels"],
+            first["result"]["levels"],
+            "{method}: another seed"
+        );
+    }
+    let long = ballast(
+        &[
+            "scenario",
+            "montecarlo",
+            "--db",
+            db,
+            "--portfolio",
+            "GMAC",
+            "--horizon",
+            "100000",
+        ],
+        None,
+    );
+    assert!(!long.status.success());
+    let message = String::from_utf8_lossy(&long.stderr);
+    assert!(message.contains("horizon is longer than the"), "{message}");
+}

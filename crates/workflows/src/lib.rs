@@ -88,6 +88,12 @@ pub enum WorkflowError {
         column: usize,
         message: String,
     },
+    #[error("Monte Carlo of {code}: {source}")]
+    MonteCarlo {
+        code: String,
+        #[source]
+        source: ballast_engine::montecarlo::MonteCarloError,
+    },
     #[error("liquidity ladder of {code}: {source}")]
     Ladder {
         code: String,

@@ -548,6 +548,60 @@ pub fn publish(
     )?)
 }
 
+/// Monte Carlo VaR and expected shortfall of a portfolio's positions as of its last NAV date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonteCarloReport {
+    pub portfolio: String,
+    pub base_currency: String,
+    pub as_of: NaiveDate,
+    pub nav: Decimal,
+    pub result: ballast_engine::montecarlo::MonteCarloResult,
+    /// Positions left out because their asset has no price history (cash, most often),
+    /// treated as riskless: `symbol (value)`.
+    pub riskless: Vec<String>,
+}
+
+/// Simulate the portfolio's P/L over `config.horizon_days` from the covariance of its assets'
+/// daily log returns (or by bootstrapping whole days), with `config.seed` so a run repeats.
+pub fn monte_carlo(
+    workspace: &Workspace,
+    code: &str,
+    config: ballast_engine::montecarlo::MonteCarloConfig,
+) -> Result<MonteCarloReport> {
+    use ballast_engine::montecarlo::{monte_carlo_var, ReturnMatrix};
+    let book = Book::load(workspace, code)?;
+    let mc_error = |source| WorkflowError::MonteCarlo {
+        code: code.to_string(),
+        source,
+    };
+    let mut exposure: std::collections::BTreeMap<&str, Decimal> = Default::default();
+    let mut riskless = Vec::new();
+    for p in &book.positions {
+        if book.prices.closes(&p.asset_id).is_empty() {
+            let symbol = book
+                .assets
+                .iter()
+                .find(|a| a.id == p.asset_id)
+                .map_or(p.asset_id.as_str(), |a| a.symbol.as_str());
+            riskless.push(format!("{symbol} ({})", p.market_value));
+        } else {
+            *exposure.entry(p.asset_id.as_str()).or_default() += p.market_value;
+        }
+    }
+    let ids: Vec<String> = exposure.keys().map(|k| k.to_string()).collect();
+    let values: Vec<Decimal> = exposure.values().copied().collect();
+    let returns = ReturnMatrix::from_history(&book.prices, &ids).map_err(mc_error)?;
+    let result = monte_carlo_var(&returns, &values, book.nav, config).map_err(mc_error)?;
+    Ok(MonteCarloReport {
+        portfolio: book.portfolio.code.clone(),
+        base_currency: book.portfolio.base_currency.clone(),
+        as_of: book.as_of,
+        nav: book.nav,
+        result,
+        riskless,
+    })
+}
+
 /// Run one scenario on a portfolio as of its last NAV date, and record the run.
 pub fn run(workspace: &Workspace, code: &str, name: &str) -> Result<ScenarioRun> {
     let book = Book::load(workspace, code)?;
