@@ -7,6 +7,7 @@ fn main() {
         "monthly_heatmap",
         "performance",
         "liquidity",
+        "set_ladder_config",
         "scenario_compare",
         "check_scenario",
         "save_scenario",

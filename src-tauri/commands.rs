@@ -245,6 +245,47 @@ pub async fn monte_carlo(
     .await
 }
 
+/// Keep a portfolio's ladder buckets (days, e.g. `1,7,30,90,365`) and participation rate
+/// (share of average daily volume, e.g. `0.2`).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_ladder_config(
+    state: State<'_, AppState>,
+    portfolio: String,
+    buckets: String,
+    participation: String,
+) -> CommandResult<()> {
+    let invalid = |what: String| CommandError::new(ErrorKind::Invalid, what);
+    let buckets = buckets
+        .split(',')
+        .map(|d| d.trim().parse::<u32>())
+        .collect::<Result<Vec<u32>, _>>()
+        .map_err(|_| {
+            invalid(format!(
+                "buckets '{buckets}': whole days separated by commas"
+            ))
+        })?;
+    let participation = participation
+        .trim()
+        .parse::<rust_decimal::Decimal>()
+        .map_err(|_| {
+            invalid(format!(
+                "participation '{participation}': a number such as 0.2"
+            ))
+        })?;
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        workflows::scenarios::set_ladder_config(
+            ws,
+            &portfolio,
+            Some(buckets),
+            Some(participation),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
 fn settings_of(ws: &Workspace) -> Result<SettingsDto, workflows::WorkflowError> {
     let keychain_problem = ballast_secrets::keychain_status()
         .err()

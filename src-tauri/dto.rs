@@ -715,6 +715,9 @@ pub struct LiquidityDto {
     pub as_of: String,
     pub nav: String,
     pub participation: String,
+    /// The portfolio's configuration as the inputs show it: `1,7,30,90,365` and `0.2`.
+    pub bucket_days: String,
+    pub participation_rate: String,
     pub scenario: Option<String>,
     pub scenarios: Vec<ScenarioChoiceDto>,
     pub rows: Vec<LadderRowDto>,
@@ -768,6 +771,14 @@ impl LiquidityDto {
                 "{}%",
                 (report.config.participation * rust_decimal::Decimal::from(100)).normalize()
             ),
+            bucket_days: report
+                .config
+                .buckets
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            participation_rate: report.config.participation.normalize().to_string(),
             scenario: report.scenario.clone(),
             scenarios,
             rows,

@@ -63,6 +63,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::monthly_heatmap,
             commands::performance,
             commands::liquidity,
+            commands::set_ladder_config,
             commands::scenario_compare,
             commands::check_scenario,
             commands::save_scenario,

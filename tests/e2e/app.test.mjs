@@ -446,6 +446,10 @@ test('liquidity shows the ladder, its chart and the waterfall, then stressed by 
   const header = (await textOf(await one(`${sel('liq-ladder')} thead`))).trim();
   assert.match(header, /Stressed redemptions/, header);
   await screenshot(path.join(SHOTS, 'liquidity-stressed.png'));
+  // The portfolio's own buckets: three, plus beyond.
+  await typeInto('liq-buckets', '1,7,30');
+  await click(await one(sel('liq-apply')));
+  await waitFor('four ladder buckets', async () => ((await findAll(sel('ladder-row'))).length === 4 ? true : null), 60_000);
 }));
 
 test('screenshots of overview, data and settings', { timeout: 180_000 }, step('screenshots', async () => {

@@ -19,6 +19,11 @@ export const commands = {
 	 */
 	liquidity: (portfolio: string | null, scenario: string | null) => typedError<LiquidityDto, CommandError>(__TAURI_INVOKE("liquidity", { portfolio, scenario })),
 	/**
+	 *  Keep a portfolio's ladder buckets (days, e.g. `1,7,30,90,365`) and participation rate
+	 *  (share of average daily volume, e.g. `0.2`).
+	 */
+	setLadderConfig: (portfolio: string, buckets: string, participation: string) => typedError<null, CommandError>(__TAURI_INVOKE("set_ladder_config", { portfolio, buckets, participation })),
+	/**
 	 *  The Scenarios screen: up to five scenarios of the library run on one portfolio (the first
 	 *  when none is named; the first two presets when none is chosen), side by side.
 	 */
@@ -206,6 +211,9 @@ export type LiquidityDto = {
 	asOf: string,
 	nav: string,
 	participation: string,
+	/**  The portfolio's configuration as the inputs show it: `1,7,30,90,365` and `0.2`. */
+	bucketDays: string,
+	participationRate: string,
 	scenario: string | null,
 	scenarios: ScenarioChoiceDto[],
 	rows: LadderRowDto[],

@@ -52,6 +52,20 @@ function render(screen: HTMLElement, d: LiquidityDto, reload: (portfolio: string
   }
   select.addEventListener("change", () => reload(d.portfolio, select.value === "" ? null : select.value));
 
+  const buckets = el("input", { type: "text", value: d.bucketDays, "data-testid": "liq-buckets", "aria-label": "Bucket ends in days", class: "narrow" });
+  const participation = el("input", { type: "text", value: d.participationRate, "data-testid": "liq-participation", "aria-label": "Participation rate", class: "narrow" });
+  const apply = el("button", { type: "button", "data-testid": "liq-apply" }, "Apply");
+  const configNote = el("span", { class: "muted small", role: "status", "data-testid": "liq-config-note" });
+  apply.addEventListener("click", () => {
+    void (async () => {
+      const saved = await commands.setLadderConfig(d.portfolio, buckets.value, participation.value);
+      if (saved.status === "error") {
+        configNote.textContent = saved.error.message;
+        return;
+      }
+      reload(d.portfolio, d.scenario);
+    })();
+  });
   const figure = el("figure", { class: "chart", role: "img", "aria-label": "Liquidity ladder", "data-testid": "liq-chart" });
   // The SVG comes from our own backend (plotters), not from user input.
   figure.innerHTML = d.chartSvg;
@@ -98,6 +112,16 @@ function render(screen: HTMLElement, d: LiquidityDto, reload: (portfolio: string
     el("h1", {}, "Liquidity"),
     portfolios,
     el("div", { class: "inline" }, el("span", {}, "Stress with"), select),
+    el(
+      "div",
+      { class: "inline" },
+      el("span", {}, "Buckets (days)"),
+      buckets,
+      el("span", {}, "participation (share of ADV)"),
+      participation,
+      apply,
+      configNote,
+    ),
     el(
       "p",
       { "data-testid": "liq-summary" },

@@ -104,6 +104,12 @@ enum Command {
         /// Also the ladder after this scenario (a preset's key or a saved name).
         #[arg(long)]
         scenario: Option<String>,
+        /// Set (and keep for this portfolio) the bucket ends in days, e.g. 1,7,30,90,365.
+        #[arg(long, value_delimiter = ',')]
+        buckets: Option<Vec<u32>>,
+        /// Set (and keep for this portfolio) the share of average daily volume sold a day.
+        #[arg(long)]
+        participation: Option<rust_decimal::Decimal>,
         #[arg(long)]
         json: bool,
     },
@@ -746,9 +752,19 @@ fn main() -> Result<()> {
             db,
             portfolio,
             scenario,
+            buckets,
+            participation,
             json,
         } => {
             let workspace = Workspace::open(&db.db)?;
+            if buckets.is_some() || participation.is_some() {
+                workflows::scenarios::set_ladder_config(
+                    &workspace,
+                    &portfolio,
+                    buckets,
+                    participation,
+                )?;
+            }
             let report = workflows::scenarios::ladder(&workspace, &portfolio, scenario.as_deref())?;
             scenario_report::ladder(&report, json)?;
         }

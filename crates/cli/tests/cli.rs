@@ -660,3 +660,98 @@ fn monte_carlo_var_is_ordered_reproducible_and_refuses_a_long_horizon() {
     let message = String::from_utf8_lossy(&long.stderr);
     assert!(message.contains("horizon is longer than the"), "{message}");
 }
+
+/// A portfolio's ladder buckets and participation are set once and kept; bad ones are refused.
+#[test]
+fn ladder_buckets_and_participation_are_kept_per_portfolio() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ws.duckdb");
+    let db = db.to_str().unwrap();
+    ok(&["demo", "init", "--small", "--db", db]);
+    let labels = |v: &Value| -> Vec<String> {
+        v["base"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let set: Value = serde_json::from_str(&ok(&[
+        "ladder",
+        "--db",
+        db,
+        "--portfolio",
+        "GMAC",
+        "--buckets",
+        "1,5,20",
+        "--participation",
+        "0.1",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(labels(&set), ["T+1", "T+5", "T+20", "beyond"]);
+    assert_eq!(set["config"]["participation"], "0.1");
+    let kept: Value = serde_json::from_str(&ok(&[
+        "ladder",
+        "--db",
+        db,
+        "--portfolio",
+        "GMAC",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(labels(&kept), labels(&set), "kept for GMAC");
+    let other: Value = serde_json::from_str(&ok(&[
+        "ladder",
+        "--db",
+        db,
+        "--portfolio",
+        "CRED",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        labels(&other).len(),
+        6,
+        "other portfolios keep the defaults"
+    );
+    // Less participation raises less by T+1.
+    let t1 = |v: &Value| {
+        v["base"]["buckets"][0]["cum_capacity"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+    };
+    let default: Value = serde_json::from_str(&ok(&[
+        "ladder",
+        "--db",
+        db,
+        "--portfolio",
+        "GMAC",
+        "--participation",
+        "0.2",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(
+        t1(&kept) <= t1(&default),
+        "10% of ADV raises no more than 20%"
+    );
+    for bad in [["--buckets", "5,1"], ["--participation", "1.5"]] {
+        let out = ballast(
+            &["ladder", "--db", db, "--portfolio", "GMAC", bad[0], bad[1]],
+            None,
+        );
+        assert!(!out.status.success(), "{bad:?} accepted");
+        let message = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            message.contains(if bad[0] == "--buckets" {
+                "strictly increasing"
+            } else {
+                "at most 1"
+            }),
+            "{message}"
+        );
+    }
+}

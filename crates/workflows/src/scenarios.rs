@@ -640,6 +640,64 @@ fn ladder_error(code: &str) -> impl Fn(LadderError) -> WorkflowError + '_ {
     }
 }
 
+fn ladder_setting(code: &str) -> String {
+    format!("ladder.{code}")
+}
+
+/// A portfolio's ladder configuration: its saved buckets and participation rate over the
+/// defaults (T+1, 7, 30, 90, 365; 20% of average daily volume).
+pub fn ladder_config(workspace: &Workspace, code: &str) -> Result<LadderConfig> {
+    let mut config = LadderConfig::default();
+    if let Some(text) = workspace.setting(&ladder_setting(code))? {
+        let saved: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if let Some(buckets) = saved
+            .get("buckets")
+            .and_then(|b| serde_json::from_value(b.clone()).ok())
+        {
+            config.buckets = buckets;
+            // One cost per bucket plus beyond: stretch or cut the defaults to fit.
+            let last = *config.cost_bp.last().expect("default costs");
+            config.cost_bp.resize(config.buckets.len() + 1, last);
+        }
+        if let Some(p) = saved
+            .get("participation")
+            .and_then(|p| serde_json::from_value(p.clone()).ok())
+        {
+            config.participation = p;
+        }
+    }
+    Ok(config)
+}
+
+/// Save a portfolio's ladder buckets (days, strictly increasing, each ≥ 1) and/or participation
+/// rate (a share of average daily volume, in (0, 1]); refuses anything else with the reason.
+pub fn set_ladder_config(
+    workspace: &Workspace,
+    code: &str,
+    buckets: Option<Vec<u32>>,
+    participation: Option<Decimal>,
+) -> Result<LadderConfig> {
+    let portfolio = find_portfolio(workspace, code)?;
+    let current = ladder_config(workspace, &portfolio.code)?;
+    let buckets = buckets.unwrap_or(current.buckets);
+    let participation = participation.unwrap_or(current.participation);
+    if buckets.is_empty() || buckets[0] < 1 || buckets.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(WorkflowError::Invalid(format!(
+            "ladder buckets {buckets:?}: give days, each at least 1, strictly increasing (e.g. 1,7,30,90,365)"
+        )));
+    }
+    if participation <= Decimal::ZERO || participation > Decimal::ONE {
+        return Err(WorkflowError::Invalid(format!(
+            "participation {participation}: a share of average daily volume above 0 and at most 1 (e.g. 0.2)"
+        )));
+    }
+    workspace.set_setting(
+        &ladder_setting(&portfolio.code),
+        &serde_json::json!({"buckets": buckets, "participation": participation}).to_string(),
+    )?;
+    ladder_config(workspace, &portfolio.code)
+}
+
 /// A portfolio's liquidity ladder as of its last NAV date with the default configuration;
 /// with a scenario, also the ladder after it (shocked values, its redemptions) and the
 /// difference per bucket. A scenario run here is recorded like any other.
@@ -655,7 +713,7 @@ pub fn ladder(workspace: &Workspace, code: &str, scenario: Option<&str>) -> Resu
         fund_flows: &flows,
         terms: terms.as_ref(),
     };
-    let config = LadderConfig::default();
+    let config = ladder_config(workspace, &book.portfolio.code)?;
     let (base, key, stressed, delta) = match scenario {
         None => (
             ladder::liquidity_ladder(&inputs, &config, &[]).map_err(ladder_error(code))?,
