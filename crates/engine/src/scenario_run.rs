@@ -45,7 +45,7 @@ use crate::scenario::{CurveBucket, ScenarioDefinition, ScenarioError, Shock};
 /// Extra KPIs the caller computes for a book (positions with their market values, and the
 /// NAV they are measured against): called once before and once after the shock, so any KPI
 /// key a risk limit names can be checked on both sides.
-pub type KpiHook<'a> = dyn Fn(&[Position], Decimal) -> Vec<Entry> + 'a;
+pub type KpiHook<'a> = dyn Fn(&[Position], Decimal) -> Vec<Entry> + Sync + 'a;
 
 /// Everything a scenario runs against: one portfolio at one date.
 #[derive(Clone, Copy)]
@@ -848,6 +848,47 @@ impl<'a> ScenarioBook<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Apply each of `definitions` to the book, spread over the machine's cores (the book is
+    /// shared read-only); results in the order given.
+    pub fn run_all(
+        &self,
+        definitions: &[ScenarioDefinition],
+    ) -> Vec<Result<ScenarioResult, ScenarioError>> {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(definitions.len())
+            .max(1);
+        if workers == 1 {
+            return definitions.iter().map(|d| self.run(d)).collect();
+        }
+        let mut results: Vec<Option<Result<ScenarioResult, ScenarioError>>> =
+            (0..definitions.len()).map(|_| None).collect();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|w| {
+                    scope.spawn(move || {
+                        definitions
+                            .iter()
+                            .enumerate()
+                            .skip(w)
+                            .step_by(workers)
+                            .map(|(i, d)| (i, self.run(d)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for handle in handles {
+                for (i, result) in handle.join().expect("a scenario worker panicked") {
+                    results[i] = Some(result);
+                }
+            }
+        });
+        results
+            .into_iter()
+            .map(|r| r.expect("every definition ran"))
+            .collect()
     }
 
     /// Apply `definition` to the book. Validates first ([`ScenarioBook::validate`]).

@@ -983,3 +983,33 @@ fn every_preset_runs_on_the_fixture() {
     assert_eq!(pnl("steepener_2s10s_50"), dec("-14804.69"));
     assert_eq!(pnl("redemption_run_25"), Decimal::ZERO);
 }
+
+#[test]
+fn run_all_gives_each_definition_its_own_result_in_order() {
+    use ballast_engine::presets::builtin_scenarios;
+    use ballast_engine::scenario_run::ScenarioBook;
+    let f = fixture();
+    let presets = builtin_scenarios(as_of(), f.prices.range());
+    let mut definitions: Vec<ScenarioDefinition> =
+        presets.iter().map(|p| p.definition.clone()).collect();
+    // One that fails validation: its error comes back in its place, the others still run.
+    definitions.insert(
+        3,
+        ScenarioDefinition {
+            name: "bad".into(),
+            description: String::new(),
+            shocks: vec![Shock::ParallelRate { bp: dec("5000") }],
+        },
+    );
+    let book = ScenarioBook::new(f.inputs(None)).unwrap();
+    let together = book.run_all(&definitions);
+    assert_eq!(together.len(), definitions.len());
+    for (def, result) in definitions.iter().zip(&together) {
+        match (book.run(def), result) {
+            (Ok(one), Ok(all)) => assert_eq!(&one, all, "{}", def.name),
+            (Err(one), Err(all)) => assert_eq!(&one, all, "{}", def.name),
+            (one, all) => panic!("{}: {one:?} vs {all:?}", def.name),
+        }
+    }
+    assert!(together[3].is_err());
+}

@@ -466,6 +466,16 @@ fn run_on(
             name: scenario.key.clone(),
             source,
         })?;
+    record(workspace, book, scenario, result)
+}
+
+/// Record a run in the workspace's history.
+fn record(
+    workspace: &Workspace,
+    book: &Book,
+    scenario: NamedScenario,
+    result: ScenarioResult,
+) -> Result<ScenarioRun> {
     let (id, version) = match &scenario.source {
         ScenarioSource::Saved { id, version, .. } => (Some(id.as_str()), Some(*version)),
         ScenarioSource::Preset => (None, None),
@@ -627,9 +637,19 @@ pub fn compare(workspace: &Workspace, code: &str, names: &[String]) -> Result<Ve
         .map(|n| resolve(workspace, &presets, n, None))
         .collect::<Result<Vec<_>>>()?;
     let engine = ScenarioBook::new(book.inputs()).map_err(book_error(code))?;
+    let definitions: Vec<ScenarioDefinition> =
+        scenarios.iter().map(|s| s.definition.clone()).collect();
+    let results = engine.run_all(&definitions);
     scenarios
         .into_iter()
-        .map(|s| run_on(workspace, &book, &engine, s))
+        .zip(results)
+        .map(|(s, result)| {
+            let result = result.map_err(|source| WorkflowError::Scenario {
+                name: s.key.clone(),
+                source,
+            })?;
+            record(workspace, &book, s, result)
+        })
         .collect()
 }
 
