@@ -11,6 +11,8 @@ fn main() {
         "scenario_compare",
         "check_scenario",
         "save_scenario",
+        "duplicate_scenario",
+        "delete_scenario",
         "monte_carlo",
         "settings",
         "save_settings",

@@ -103,11 +103,7 @@ pub async fn liquidity(
         let chart = workflows::scenarios::ladder_chart(&report, Format::Svg, None)?;
         let scenarios = workflows::scenarios::list(ws)?
             .into_iter()
-            .map(|e| ScenarioChoiceDto {
-                key: e.key,
-                title: e.title,
-                kind: e.kind.to_string(),
-            })
+            .map(ScenarioChoiceDto::from)
             .collect();
         Ok(LiquidityDto::new(&report, portfolios, scenarios, chart))
     })
@@ -132,11 +128,7 @@ pub async fn scenario_compare(
             .ok_or(workflows::WorkflowError::EmptyWorkspace)?;
         let library: Vec<ScenarioChoiceDto> = workflows::scenarios::list(ws)?
             .into_iter()
-            .map(|e| ScenarioChoiceDto {
-                key: e.key,
-                title: e.title,
-                kind: e.kind.to_string(),
-            })
+            .map(ScenarioChoiceDto::from)
             .collect();
         let chosen = if scenarios.is_empty() {
             library.iter().take(2).map(|s| s.key.clone()).collect()
@@ -207,6 +199,8 @@ pub async fn save_scenario(
             key: saved.name.clone(),
             title: format!("{} (v{})", saved.name, saved.version),
             kind: "saved".into(),
+            version: Some(saved.version.max(0) as u32),
+            versions: None,
         })
     })
     .await
@@ -282,6 +276,32 @@ pub async fn set_ladder_config(
             Some(participation),
         )?;
         Ok(())
+    })
+    .await
+}
+
+/// Copy a scenario (a preset or a saved one) to a new saved name.
+#[tauri::command]
+#[specta::specta]
+pub async fn duplicate_scenario(
+    state: State<'_, AppState>,
+    from: String,
+    to: String,
+) -> CommandResult<String> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        Ok(workflows::scenarios::duplicate(ws, &from, to.trim())?.name)
+    })
+    .await
+}
+
+/// Delete every version of a saved scenario; returns how many versions went.
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_scenario(state: State<'_, AppState>, name: String) -> CommandResult<u32> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        Ok(workflows::scenarios::delete(ws, &name)? as u32)
     })
     .await
 }

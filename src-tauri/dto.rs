@@ -704,6 +704,21 @@ pub struct ScenarioChoiceDto {
     pub title: String,
     /// `preset` or `saved`.
     pub kind: String,
+    /// Saved only: the latest version and how many versions there are.
+    pub version: Option<u32>,
+    pub versions: Option<u32>,
+}
+
+impl From<ballast_workflows::scenarios::LibraryEntry> for ScenarioChoiceDto {
+    fn from(e: ballast_workflows::scenarios::LibraryEntry) -> Self {
+        ScenarioChoiceDto {
+            key: e.key,
+            title: e.title,
+            kind: e.kind.to_string(),
+            version: e.version.map(|v| v.max(0) as u32),
+            versions: e.versions.map(|v| v.clamp(0, u32::MAX as i64) as u32),
+        }
+    }
 }
 
 /// The Liquidity screen: a portfolio's ladder, base against a scenario, and its waterfall.

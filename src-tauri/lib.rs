@@ -67,6 +67,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::scenario_compare,
             commands::check_scenario,
             commands::save_scenario,
+            commands::duplicate_scenario,
+            commands::delete_scenario,
             commands::monte_carlo,
             commands::settings,
             commands::save_settings,

@@ -417,6 +417,15 @@ test('scenarios compares library scenarios side by side with a position P/L heat
   }, 60_000);
   assert.match(saved, /desk rates shock/);
   await screenshot(path.join(SHOTS, 'scenarios-built.png'));
+
+  // The library: duplicate the saved scenario, then delete the copy (two clicks).
+  const library = async () => (await textOf(await one(sel('scen-library')))).trim();
+  await click(await one(sel('scen-duplicate-desk rates shock')));
+  await waitFor('the copy in the library', async () => (/desk rates shock copy/.test(await library()) ? true : null), 30_000);
+  await click(await one(sel('scen-delete-desk rates shock copy')));
+  await click(await one(sel('scen-delete-desk rates shock copy')));
+  await waitFor('the copy gone from the library', async () => (/desk rates shock copy/.test(await library()) ? null : true), 30_000);
+  assert.match(await library(), /desk rates shock \(saved\)/);
 }));
 
 test('liquidity shows the ladder, its chart and the waterfall, then stressed by a redemption run', { timeout: 180_000 }, step('liquidity', async () => {

@@ -32,6 +32,10 @@ export const commands = {
 	checkScenario: (portfolio: string, definition: string) => typedError<ScenarioCheckDto, CommandError>(__TAURI_INVOKE("check_scenario", { portfolio, definition })),
 	/**  Save the builder's definition (JSON) as a new version of its name. */
 	saveScenario: (definition: string) => typedError<ScenarioChoiceDto, CommandError>(__TAURI_INVOKE("save_scenario", { definition })),
+	/**  Copy a scenario (a preset or a saved one) to a new saved name. */
+	duplicateScenario: (from: string, to: string) => typedError<string, CommandError>(__TAURI_INVOKE("duplicate_scenario", { from, to })),
+	/**  Delete every version of a saved scenario; returns how many versions went. */
+	deleteScenario: (name: string) => typedError<number, CommandError>(__TAURI_INVOKE("delete_scenario", { name })),
 	/**  Monte Carlo VaR/ES of a portfolio over `horizon_days` (`cholesky` or `bootstrap`). */
 	monteCarlo: (portfolio: string, horizonDays: number, method: string) => typedError<MonteCarloDto, CommandError>(__TAURI_INVOKE("monte_carlo", { portfolio, horizonDays, method })),
 	settings: () => typedError<SettingsDto, CommandError>(__TAURI_INVOKE("settings")),
@@ -323,6 +327,9 @@ export type ScenarioChoiceDto = {
 	title: string,
 	/**  `preset` or `saved`. */
 	kind: string,
+	/**  Saved only: the latest version and how many versions there are. */
+	version: number | null,
+	versions: number | null,
 };
 
 /**  The Scenarios screen: up to five scenarios run on one portfolio, side by side. */

@@ -49,10 +49,52 @@ function render(
       boxes.filter((b) => b.checked).map((b) => b.value),
     ),
   );
+  const savedActions = (key: string, version: number | null, versions: number | null): HTMLElement => {
+    const duplicate = el("button", { type: "button", class: "small", "data-testid": `scen-duplicate-${key}` }, "duplicate");
+    duplicate.addEventListener("click", () => {
+      void (async () => {
+        const copy = await commands.duplicateScenario(key, `${key} copy`);
+        if (copy.status === "error") {
+          note.textContent = copy.error.message;
+          return;
+        }
+        reload(d.portfolio, [...chosen]);
+      })();
+    });
+    // Two clicks to delete: the first arms the button.
+    const remove = el("button", { type: "button", class: "small", "data-testid": `scen-delete-${key}` }, "delete");
+    remove.addEventListener("click", () => {
+      if (remove.dataset.armed !== "1") {
+        remove.dataset.armed = "1";
+        remove.textContent = "confirm delete";
+        return;
+      }
+      void (async () => {
+        const gone = await commands.deleteScenario(key);
+        if (gone.status === "error") {
+          note.textContent = gone.error.message;
+          return;
+        }
+        reload(
+          d.portfolio,
+          [...chosen].filter((k) => k !== key),
+        );
+      })();
+    });
+    const versionText = version === null ? "" : ` v${version}${versions !== null && versions > 1 ? ` of ${versions}` : ""}`;
+    return el("span", { class: "muted small" }, versionText, " ", duplicate, " ", remove);
+  };
   const picker = el(
     "div",
     { class: "picker", "data-testid": "scen-library" },
-    ...d.library.map((s, i) => el("label", { class: "pick" }, boxes[i], ` ${s.title}${s.kind === "saved" ? " (saved)" : ""}`)),
+    ...d.library.map((s, i) =>
+      el(
+        "span",
+        { class: "pick" },
+        el("label", { class: "pick" }, boxes[i], ` ${s.title}${s.kind === "saved" ? " (saved)" : ""}`),
+        s.kind === "saved" ? savedActions(s.key, s.version, s.versions) : null,
+      ),
+    ),
   );
 
   const head = ["", ...d.outcomes.map((o) => o.title)];
