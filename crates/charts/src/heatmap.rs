@@ -7,7 +7,7 @@ use ballast_engine::calendar::{yearly_returns, MonthlyReturn};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::{draw_error, register_fonts, ChartError, Format};
+use crate::{draw_error, render, ChartError, Drawing, Format};
 
 /// A drawn cell: its label, value and box in the chart's pixel space.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +73,21 @@ fn layout(months: &[MonthlyReturn]) -> (Vec<i32>, Vec<HeatmapCell>, (u32, u32)) 
         TOP + years.len() as u32 * (CELL_H + GAP) + 40,
     );
     (years, cells, size)
+}
+
+struct Chart<'a> {
+    title: &'a str,
+    years: &'a [i32],
+    cells: &'a [HeatmapCell],
+}
+
+impl Drawing for Chart<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), ChartError> {
+        draw(root, self.title, self.years, self.cells)
+    }
 }
 
 fn draw<DB: DrawingBackend>(
@@ -169,32 +184,13 @@ pub fn monthly_returns_heatmap(
     if months.is_empty() {
         return Err(ChartError::Empty("no monthly returns in the range".into()));
     }
-    register_fonts();
     let (years, cells, size) = layout(months);
-    let mut svg = String::new();
-    match format {
-        Format::Svg => {
-            draw(
-                SVGBackend::with_string(&mut svg, size).into_drawing_area(),
-                title,
-                &years,
-                &cells,
-            )?;
-            if let Some(path) = out {
-                std::fs::write(path, &svg)
-                    .map_err(|e| ChartError::Draw(format!("{}: {e}", path.display())))?;
-            }
-        }
-        Format::Png => {
-            let path = out.ok_or_else(|| ChartError::Draw("a PNG needs an output file".into()))?;
-            draw(
-                BitMapBackend::new(path, size).into_drawing_area(),
-                title,
-                &years,
-                &cells,
-            )?;
-        }
-    }
+    let chart = Chart {
+        title,
+        years: &years,
+        cells: &cells,
+    };
+    let svg = render(&chart, size, format, out)?;
     Ok((svg, cells))
 }
 

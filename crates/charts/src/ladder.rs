@@ -6,7 +6,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::{draw_error, register_fonts, ChartError, Format};
+use crate::{draw_error, render, ChartError, Drawing, Format};
 
 /// One bucket's bars; every value a fraction of NAV (cumulative to the bucket's end).
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +26,20 @@ const CAPACITY: RGBColor = RGBColor(31, 84, 160);
 const CAPACITY_STRESSED: RGBColor = RGBColor(120, 160, 215);
 const DEMAND: RGBColor = RGBColor(178, 24, 43);
 const DEMAND_STRESSED: RGBColor = RGBColor(235, 140, 120);
+
+struct Chart<'a> {
+    title: &'a str,
+    bars: &'a [LadderBar<'a>],
+}
+
+impl Drawing for Chart<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), ChartError> {
+        draw(root, self.title, self.bars)
+    }
+}
 
 fn draw<DB: DrawingBackend>(
     root: DrawingArea<DB, plotters::coord::Shift>,
@@ -133,30 +147,7 @@ pub fn ladder_chart(
             bad.label
         )));
     }
-    register_fonts();
-    let mut svg = String::new();
-    match format {
-        Format::Svg => {
-            draw(
-                SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
-                title,
-                bars,
-            )?;
-            if let Some(path) = out {
-                std::fs::write(path, &svg)
-                    .map_err(|e| ChartError::Draw(format!("{}: {e}", path.display())))?;
-            }
-        }
-        Format::Png => {
-            let path = out.ok_or_else(|| ChartError::Draw("a PNG needs an output file".into()))?;
-            draw(
-                BitMapBackend::new(path, SIZE).into_drawing_area(),
-                title,
-                bars,
-            )?;
-        }
-    }
-    Ok(svg)
+    render(&Chart { title, bars }, SIZE, format, out)
 }
 
 #[cfg(test)]

@@ -51,6 +51,41 @@ impl Format {
     }
 }
 
+/// A chart drawn once against plotters' generic backend, so SVG and PNG show one picture.
+pub(crate) trait Drawing {
+    fn draw<DB: plotters::prelude::DrawingBackend>(
+        &self,
+        root: plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), ChartError>;
+}
+
+/// Render `drawing` at `size`: SVG text is returned (and written to `out` if given); a PNG
+/// needs `out` and returns an empty string.
+pub(crate) fn render(
+    drawing: &impl Drawing,
+    size: (u32, u32),
+    format: Format,
+    out: Option<&Path>,
+) -> Result<String, ChartError> {
+    use plotters::prelude::{BitMapBackend, IntoDrawingArea, SVGBackend};
+    register_fonts();
+    let mut svg = String::new();
+    match format {
+        Format::Svg => {
+            drawing.draw(SVGBackend::with_string(&mut svg, size).into_drawing_area())?;
+            if let Some(path) = out {
+                std::fs::write(path, &svg)
+                    .map_err(|e| ChartError::Draw(format!("{}: {e}", path.display())))?;
+            }
+        }
+        Format::Png => {
+            let path = out.ok_or_else(|| ChartError::Draw("a PNG needs an output file".into()))?;
+            drawing.draw(BitMapBackend::new(path, size).into_drawing_area())?;
+        }
+    }
+    Ok(svg)
+}
+
 pub(crate) fn register_fonts() {
     static FONTS: Once = Once::new();
     FONTS.call_once(|| {

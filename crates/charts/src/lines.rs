@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{Datelike, NaiveDate};
 use plotters::prelude::*;
 
-use crate::{draw_error, register_fonts, ChartError, Format};
+use crate::{draw_error, render, ChartError, Drawing, Format};
 
 /// One dated line to draw.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +29,21 @@ pub enum LineKind {
     Level,
     /// Plain numbers (a Sharpe ratio, a beta), not percentages.
     Ratio,
+}
+
+struct Chart<'a> {
+    title: &'a str,
+    kind: LineKind,
+    lines: &'a [Line<'a>],
+}
+
+impl Drawing for Chart<'_> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), ChartError> {
+        draw(root, self.title, self.kind, self.lines)
+    }
 }
 
 /// Drawn about the size the app shows it, so its text reads at the size it was set in.
@@ -153,32 +168,8 @@ pub fn line_chart(
             bad.values.len()
         )));
     }
-    register_fonts();
-    let mut svg = String::new();
-    match format {
-        Format::Svg => {
-            draw(
-                SVGBackend::with_string(&mut svg, SIZE).into_drawing_area(),
-                title,
-                kind,
-                lines,
-            )?;
-            if let Some(path) = out {
-                std::fs::write(path, &svg)
-                    .map_err(|e| ChartError::Draw(format!("{}: {e}", path.display())))?;
-            }
-        }
-        Format::Png => {
-            let path = out.ok_or_else(|| ChartError::Draw("a PNG needs an output file".into()))?;
-            draw(
-                BitMapBackend::new(path, SIZE).into_drawing_area(),
-                title,
-                kind,
-                lines,
-            )?;
-        }
-    }
-    Ok(svg)
+    let chart = Chart { title, kind, lines };
+    render(&chart, SIZE, format, out)
 }
 
 #[cfg(test)]
