@@ -21,6 +21,7 @@ fn main() {
         "data_status",
         "set_stale_after_hours",
         "annotate_position",
+        "publish_scenario",
         "retry_outbox",
     ];
     tauri_build::try_build(

@@ -137,7 +137,9 @@ pub async fn scenario_compare(
         };
         let runs = workflows::scenarios::compare(ws, &code, &chosen)?;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        Ok(ScenarioCompareDto::new(&runs, portfolios, library, 20, ms))
+        Ok(ScenarioCompareDto::new(
+            &runs, &chosen, portfolios, library, 20, ms,
+        ))
     })
     .await
 }
@@ -490,6 +492,23 @@ pub async fn annotate_position(
     let workspace = state.workspace().await?;
     blocking(workspace, move |ws| {
         let item = workflows::annotate(ws, &portfolio, &symbol, &body)?;
+        Ok(OutboxItemDto::from(&item))
+    })
+    .await
+}
+
+/// Run a scenario of the library on a portfolio and queue the definition and its results for
+/// the shared database (delivered by the next sync or drain).
+#[tauri::command]
+#[specta::specta]
+pub async fn publish_scenario(
+    state: State<'_, AppState>,
+    portfolio: String,
+    scenario: String,
+) -> CommandResult<OutboxItemDto> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, move |ws| {
+        let item = workflows::scenarios::publish(ws, &portfolio, &scenario)?;
         Ok(OutboxItemDto::from(&item))
     })
     .await

@@ -11,7 +11,7 @@ use ballast_engine::trading::TradingTotals;
 use ballast_storage::{OutboxItem, SourceInfo, SyncRun};
 use ballast_workflows::conventions;
 use ballast_workflows::performance::{PerformanceCharts, PerformanceReport};
-use ballast_workflows::scenarios::LadderReport;
+use ballast_workflows::scenarios::{LadderReport, ScenarioSource};
 use ballast_workflows::{Freshness, SyncProgress};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -829,8 +829,12 @@ impl LiquidityDto {
 #[derive(Debug, Clone, Serialize, Type)]
 #[serde(rename_all = "camelCase")]
 pub struct ScenarioOutcomeDto {
+    /// The library key as asked for (`name@2` for an older version of a saved scenario).
     pub key: String,
+    /// The definition's name, with ` v2` for a saved scenario's version.
     pub title: String,
+    /// One line per shock, numbered as the trace numbers them: `#1 parallel rate +200 bp`.
+    pub shocks: Vec<String>,
     pub pnl: String,
     /// `-12.80%` of NAV.
     pub pnl_pct: Option<String>,
@@ -854,6 +858,9 @@ pub struct PositionPnlRowDto {
     pub pnl: Vec<String>,
     /// P/L as a share of the position's value per scenario, for the cell colour.
     pub pnl_pct: Vec<f64>,
+    /// Per scenario, which shocks moved the position and by how much:
+    /// `#1 parallel rate +200 bp: -12.80% = USD -1,280.00`.
+    pub trace: Vec<Vec<String>>,
 }
 
 /// The Scenarios screen: up to five scenarios run on one portfolio, side by side.
@@ -880,8 +887,10 @@ fn metric_text(unit: Unit, m: &Metric) -> String {
 
 impl ScenarioCompareDto {
     /// Heatmap rows: the `top` positions by their largest absolute P/L under any scenario.
+    /// `keys` are the library keys the runs were asked for, in the same order.
     pub fn new(
         runs: &[ballast_workflows::scenarios::ScenarioRun],
+        keys: &[String],
         portfolios: Vec<String>,
         library: Vec<ScenarioChoiceDto>,
         top: usize,
@@ -890,19 +899,25 @@ impl ScenarioCompareDto {
         use ballast_engine::returns::decimal_to_f64;
         let first = runs.first().map(|r| &r.result);
         let currency = first.map(|r| r.base_currency.clone()).unwrap_or_default();
-        let title = |key: &str| {
-            library
-                .iter()
-                .find(|s| s.key == key)
-                .map_or_else(|| key.to_string(), |s| s.title.clone())
+        let shock_line = |run: &ballast_workflows::scenarios::ScenarioRun, n: usize| {
+            run.shocks.get(n - 1).map_or_else(
+                || format!("#{n}"),
+                |s| format!("#{n} {}", format::shock_summary(s)),
+            )
         };
         let outcomes = runs
             .iter()
-            .map(|run| {
+            .zip(keys)
+            .map(|(run, key)| {
                 let r = &run.result;
+                let title = match &run.source {
+                    ScenarioSource::Saved { version, .. } => format!("{} v{version}", r.name),
+                    ScenarioSource::Preset => r.name.clone(),
+                };
                 ScenarioOutcomeDto {
-                    key: run.scenario.clone(),
-                    title: title(&run.scenario),
+                    key: key.clone(),
+                    title,
+                    shocks: (1..=run.shocks.len()).map(|n| shock_line(run, n)).collect(),
                     pnl: format::money(&currency, r.pnl),
                     pnl_pct: r.pnl_pct.map(format::percent),
                     redeemed: format::money(&currency, r.redeemed),
@@ -955,7 +970,26 @@ impl ScenarioCompareDto {
                     .iter()
                     .map(|v| decimal_to_f64(*v).abs())
                     .fold(0.0, f64::max);
+                let trace = runs
+                    .iter()
+                    .map(|run| {
+                        run.result.positions.get(i).map_or_else(Vec::new, |q| {
+                            q.contributions
+                                .iter()
+                                .map(|c| {
+                                    format!(
+                                        "{}: {} = {}",
+                                        shock_line(run, c.shock),
+                                        format::percent(decimal_to_f64(c.change)),
+                                        format::money(&currency, c.pnl)
+                                    )
+                                })
+                                .collect()
+                        })
+                    })
+                    .collect();
                 let row = PositionPnlRowDto {
+                    trace,
                     symbol: p.symbol.to_string(),
                     market_value: format::money(&currency, p.market_value),
                     pnl: pnls.iter().map(|v| format::money(&currency, *v)).collect(),

@@ -77,6 +77,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::data_status,
             commands::set_stale_after_hours,
             commands::annotate_position,
+            commands::publish_scenario,
             commands::retry_outbox,
         ])
 }

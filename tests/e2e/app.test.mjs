@@ -426,6 +426,39 @@ test('scenarios compares library scenarios side by side with a position P/L heat
   await click(await one(sel('scen-delete-desk rates shock copy')));
   await waitFor('the copy gone from the library', async () => (/desk rates shock copy/.test(await library()) ? null : true), 30_000);
   assert.match(await library(), /desk rates shock \(saved\)/);
+
+  // A second version of the same name, then its two versions side by side.
+  await typeInto('build-name', 'desk rates shock');
+  await typeInto('build-bp', '250');
+  await waitFor('the builder to preview 250 bp', async () => (/^Valid\. P\/L /.test(await status()) ? true : null), 30_000);
+  await click(await one(sel('build-add')));
+  await click(await one(sel('build-save')));
+  await waitFor('version 2 in the library', async () => (/v2 of 2/.test(await library()) ? true : null), 60_000);
+  await click(await one(sel('scen-versions-desk rates shock')));
+  const versions = await waitFor('both versions compared', async () => {
+    const t = (await textOf(await one(`${sel('scen-summary')} thead`))).trim();
+    return /desk rates shock v1/.test(t) && /desk rates shock v2/.test(t) ? t : null;
+  }, 60_000);
+  assert.equal(await columns(), 2, `two versions: ${versions}`);
+  const shocks = (await textOf(await one(sel('scen-summary')))).trim();
+  assert.match(shocks, /#1 parallel rate \+150 bp/, shocks);
+  assert.match(shocks, /#1 parallel rate \+250 bp/, shocks);
+
+  // The trace: which shock moved the position that moves most, and by how much.
+  await click((await findAll(sel('scen-cell')))[0]);
+  const traced = await waitFor('the trace of a cell', async () => {
+    const lines = await findAll(`${sel('scen-trace-lines')} li`);
+    return lines.length ? (await textOf(await one(sel('scen-trace')))).trim() : null;
+  }, 30_000);
+  assert.match(traced, /under desk rates shock v1/, traced);
+  assert.match(traced, /#1 parallel rate \+150 bp: [+-]\d+\.\d\d% = [A-Z]{3} -?[\d,]+\.\d\d/, traced);
+  await screenshot(path.join(SHOTS, 'scenarios-versions.png'));
+  await wd('POST', s('/execute/sync'), {
+    script: 'document.querySelector(arguments[0]).scrollIntoView({ block: "end" })',
+    args: [sel('scen-trace')],
+  });
+  await sleep(300);
+  await screenshot(path.join(SHOTS, 'scenarios-trace.png'));
 }));
 
 test('liquidity shows the ladder, its chart and the waterfall, then stressed by a redemption run', { timeout: 180_000 }, step('liquidity', async () => {
@@ -541,6 +574,22 @@ test('settings -> sync from PostgreSQL', {
   assert.match(banner, /1 waiting to send/, `banner: ${banner}`);
   await screenshot(path.join(SHOTS, 'data-outbox.png'));
 
+  // A scenario run published from the Scenarios screen waits alongside it.
+  await goTo('scenarios');
+  const publish = await waitFor('a publish button', async () => {
+    const found = await findAll('[data-testid^="scen-publish-"]');
+    return found.length ? found[0] : null;
+  }, 60_000);
+  await click(publish);
+  await waitFor('the run queued', async () => (/queued/.test(await textOf(publish)) ? true : null), 30_000);
+  const note = (await textOf(await one(sel('scen-note')))).trim();
+  assert.match(note, /waiting in the outbox/, note);
+  const banner2 = await waitFor('the banner to count two', async () => {
+    const t = (await textOf(await one(sel('freshness')))).trim();
+    return /2 waiting to send/.test(t) ? t : null;
+  }, 30_000);
+  assert.match(banner2, /2 waiting to send/);
+
   // ...until the next sync delivers it; that sync is incremental.
   await goTo('settings');
   await click(await one(sel('sync-now')));
@@ -551,7 +600,7 @@ test('settings -> sync from PostgreSQL', {
   }, SYNC_MS, 1_000);
   assert.match(second, /\(incremental\)/, `second sync: ${second}`);
   const details = (await textOf(await one(sel('sync-details')))).trim();
-  assert.match(details, /Outbox: 1 sent/, `sync details: ${details}`);
+  assert.match(details, /Outbox: 2 sent/, `sync details: ${details}`);
   await goTo('data');
   await one(sel('outbox-empty'));
   await screenshot(path.join(SHOTS, 'data-synced.png'));

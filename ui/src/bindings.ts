@@ -54,6 +54,11 @@ export const commands = {
 	setStaleAfterHours: (hours: number) => typedError<null, CommandError>(__TAURI_INVOKE("set_stale_after_hours", { hours })),
 	/**  Queue a note on a position for the shared database (delivered by the next sync or drain). */
 	annotatePosition: (portfolio: string, symbol: string, body: string) => typedError<OutboxItemDto, CommandError>(__TAURI_INVOKE("annotate_position", { portfolio, symbol, body })),
+	/**
+	 *  Run a scenario of the library on a portfolio and queue the definition and its results for
+	 *  the shared database (delivered by the next sync or drain).
+	 */
+	publishScenario: (portfolio: string, scenario: string) => typedError<OutboxItemDto, CommandError>(__TAURI_INVOKE("publish_scenario", { portfolio, scenario })),
 	/**  Give the dead-letter list another round of attempts. */
 	retryOutbox: () => typedError<number, CommandError>(__TAURI_INVOKE("retry_outbox")),
 };
@@ -310,6 +315,11 @@ export type PositionPnlRowDto = {
 	pnl: string[],
 	/**  P/L as a share of the position's value per scenario, for the cell colour. */
 	pnlPct: (number | null)[],
+	/**
+	 *  Per scenario, which shocks moved the position and by how much:
+	 *  `#1 parallel rate +200 bp: -12.80% = USD -1,280.00`.
+	 */
+	trace: string[][],
 };
 
 /**  What the builder's definition would do, or why it cannot be run. */
@@ -347,8 +357,12 @@ export type ScenarioCompareDto = {
 
 /**  One scenario's outcome on the portfolio, for the Scenarios screen's side-by-side table. */
 export type ScenarioOutcomeDto = {
+	/**  The library key as asked for (`name@2` for an older version of a saved scenario). */
 	key: string,
+	/**  The definition's name, with ` v2` for a saved scenario's version. */
 	title: string,
+	/**  One line per shock, numbered as the trace numbers them: `#1 parallel rate +200 bp`. */
+	shocks: string[],
 	pnl: string,
 	/**  `-12.80%` of NAV. */
 	pnlPct: string | null,

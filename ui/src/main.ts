@@ -67,7 +67,7 @@ function show(screen: Screen): void {
       : screen === "performance"
         ? renderPerformance(main)
         : screen === "scenarios"
-          ? renderScenarios(main)
+          ? renderScenarios(main, done)
           : screen === "liquidity"
             ? renderLiquidity(main)
             : screen === "data"

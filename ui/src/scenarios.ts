@@ -1,7 +1,9 @@
 // Scenarios: up to five scenarios of the library (built-in presets and the analyst's saved
-// ones) run on one portfolio, side by side — P/L, NAV after, the KPIs that change, the limits
-// newly breached, what could not be priced — and a scenario × position P/L heatmap of the
-// positions that move most.
+// ones, or the versions of one saved name) run on one portfolio, side by side — P/L, NAV
+// after, the KPIs that change, the limits newly breached, what could not be priced, the
+// shocks — each publishable to the shared database through the outbox, and a scenario ×
+// position P/L heatmap of the positions that move most, whose cells trace which shock moved
+// the position by how much.
 
 import { commands, type ScenarioCompareDto } from "./bindings";
 import { renderBuilder } from "./builder";
@@ -20,6 +22,7 @@ function render(
   screen: HTMLElement,
   d: ScenarioCompareDto,
   reload: (portfolio: string, scenarios: string[]) => void,
+  published: () => void,
 ): void {
   const chosen = new Set(d.outcomes.map((o) => o.key));
   const portfolios = el(
@@ -82,7 +85,19 @@ function render(
       })();
     });
     const versionText = version === null ? "" : ` v${version}${versions !== null && versions > 1 ? ` of ${versions}` : ""}`;
-    return el("span", { class: "muted small" }, versionText, " ", duplicate, " ", remove);
+    if (version === null || versions === null || versions < 2) {
+      return el("span", { class: "muted small" }, versionText, " ", duplicate, " ", remove);
+    }
+    // The latest versions of one name side by side (at most MAX, newest last).
+    const compareVersions = el("button", { type: "button", class: "small", "data-testid": `scen-versions-${key}` }, "compare versions");
+    compareVersions.addEventListener("click", () => {
+      const first = Math.max(1, version - MAX + 1);
+      reload(
+        d.portfolio,
+        Array.from({ length: version - first + 1 }, (_, i) => `${key}@${first + i}`),
+      );
+    });
+    return el("span", { class: "muted small" }, versionText, " ", compareVersions, " ", duplicate, " ", remove);
   };
   const picker = el(
     "div",
@@ -97,6 +112,26 @@ function render(
     ),
   );
 
+  // Publishing queues the definition and this run's results in the outbox; the next sync (or
+  // `ballast outbox drain`) writes them to the shared database.
+  const publishButton = (key: string, title: string): HTMLElement => {
+    const b = el("button", { type: "button", class: "small", "data-testid": `scen-publish-${key}` }, "publish");
+    b.addEventListener("click", () => {
+      b.disabled = true;
+      void (async () => {
+        const queued = await commands.publishScenario(d.portfolio, key);
+        if (queued.status === "error") {
+          b.disabled = false;
+          note.textContent = queued.error.message;
+          return;
+        }
+        b.textContent = "queued";
+        note.textContent = `${title} on ${d.portfolio} is waiting in the outbox; the next sync publishes it (Data screen).`;
+        published();
+      })();
+    });
+    return b;
+  };
   const head = ["", ...d.outcomes.map((o) => o.title)];
   const line = (label: string, values: string[]): HTMLElement =>
     el("tr", {}, el("th", {}, label), ...values.map((v) => el("td", { class: "num" }, v)));
@@ -114,8 +149,22 @@ function render(
       line("KPIs that change", d.outcomes.map((o) => o.kpis.join("\n") || "—")),
       line("Newly breached limits", d.outcomes.map((o) => o.newlyBreached.join(", ") || "none")),
       line("Not priced", d.outcomes.map((o) => (o.unpriced.length === 0 ? "—" : o.unpriced.join("\n")))),
+      line("Shocks", d.outcomes.map((o) => o.shocks.join("\n") || "none")),
+      el("tr", {}, el("th", {}, "Shared database"), ...d.outcomes.map((o) => el("td", {}, publishButton(o.key, o.title)))),
     ),
   );
+  // Which shock moved a position, by how much: shown when a heatmap cell is chosen.
+  const trace = el("div", { class: "trace", "data-testid": "scen-trace" }, el("p", { class: "muted small" }, "Choose a cell to see which shocks moved the position."));
+  const showTrace = (row: (typeof d.positions)[number], i: number): void => {
+    const outcome = d.outcomes[i];
+    const lines = row.trace[i] ?? [];
+    trace.replaceChildren(
+      el("p", {}, el("strong", {}, `${row.symbol} under ${outcome?.title ?? ""}`), ` · value ${row.marketValue} · P/L ${row.pnl[i] ?? ""}`),
+      lines.length === 0
+        ? el("p", { class: "muted small" }, "No shock of this scenario moves the position.")
+        : el("ul", { "data-testid": "scen-trace-lines" }, ...lines.map((t) => el("li", {}, t))),
+    );
+  };
   const heatmap = el(
     "table",
     { "data-testid": "scen-heatmap", class: "heatmap-table" },
@@ -134,11 +183,16 @@ function render(
               "td",
               {
                 class: "num heat",
-                title: `${((p.pnlPct[i] ?? 0) * 100).toFixed(2)}% of the position`,
+                title: [`${((p.pnlPct[i] ?? 0) * 100).toFixed(2)}% of the position`, ...(p.trace[i] ?? [])].join("\n"),
+                tabindex: "0",
                 "data-testid": "scen-cell",
               },
               v,
             );
+            cell.addEventListener("click", () => showTrace(p, i));
+            cell.addEventListener("keydown", (e) => {
+              if (e.key === "Enter" || e.key === " ") showTrace(p, i);
+            });
             // Through the CSSOM: the content security policy refuses inline style attributes.
             cell.style.background = heatColour(p.pnlPct[i] ?? 0);
             return cell;
@@ -162,6 +216,7 @@ function render(
     summary,
     el("h2", {}, "P/L by position (the positions that move most)"),
     heatmap,
+    trace,
   );
   renderMonteCarlo(screen, d.portfolio);
   renderBuilder(screen, d.portfolio, (key) => {
@@ -230,7 +285,7 @@ function renderMonteCarlo(screen: HTMLElement, portfolio: string): void {
   );
 }
 
-export async function renderScenarios(root: HTMLElement): Promise<void> {
+export async function renderScenarios(root: HTMLElement, published: () => void): Promise<void> {
   const screen = el("section", { "data-testid": "screen-scenarios", class: "screen" }, el("h1", {}, "Scenarios"));
   root.append(screen);
   const load = async (portfolio: string | null, scenarios: string[]): Promise<void> => {
@@ -239,7 +294,7 @@ export async function renderScenarios(root: HTMLElement): Promise<void> {
       screen.append(errorBox(result.error.message));
       return;
     }
-    render(screen, result.data, (p, s) => void load(p, s));
+    render(screen, result.data, (p, s) => void load(p, s), published);
   };
   await load(null, []);
 }

@@ -20,7 +20,7 @@ use ballast_engine::model::{
     Asset, FundFlow, LiquidityTerms, NavPoint, Portfolio, Position, RiskLimit, SectorCoefficient,
 };
 use ballast_engine::presets::{builtin_scenarios, Preset};
-use ballast_engine::scenario::{ScenarioDefinition, ScenarioError};
+use ballast_engine::scenario::{ScenarioDefinition, ScenarioError, Shock};
 use ballast_engine::scenario_run::{ScenarioBook, ScenarioInputs, ScenarioResult};
 use ballast_storage::{SavedScenario, Workspace};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -76,6 +76,8 @@ pub struct ScenarioRun {
     pub portfolio: String,
     pub scenario: String,
     pub source: ScenarioSource,
+    /// The shocks that ran, in order (a trace's `shock` number indexes them from 1).
+    pub shocks: Vec<Shock>,
     pub result: ScenarioResult,
 }
 
@@ -486,6 +488,7 @@ fn record(
         portfolio: book.portfolio.code.clone(),
         scenario: scenario.key,
         source: scenario.source,
+        shocks: scenario.definition.shocks,
         result,
     })
 }
