@@ -618,7 +618,25 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
     }
 }
 
+/// `ballast scenario list | head` closes stdout early. End quietly, as Unix tools do, rather
+/// than with `println!`'s panic; every write to the workspace is transactional, so stopping
+/// there loses nothing.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map_or("", String::as_str);
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> Result<()> {
+    quiet_on_broken_pipe();
     let cli = Cli::parse();
     match cli.command {
         Command::Demo(DemoCommand::Init { db, small, json }) => {

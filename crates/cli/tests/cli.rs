@@ -187,6 +187,32 @@ fn demo_init_kpi_and_charts() {
 /// An analyst's own series from CSV: the catalogue against a benchmark file, and a malformed
 /// file refused with its line and reason.
 #[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.duckdb");
+    let db = db.to_str().unwrap();
+    ok(&["demo", "init", "--db", db, "--small"]);
+    // `ballast … | head` once head has gone: the read end is closed before the first write.
+    for args in [
+        vec!["scenario", "list", "--db", db],
+        vec!["kpi", "--db", db, "--json"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_ballast"))
+            .args(&args)
+            .env_remove("BALLAST_DB")
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn kpi_of_a_nav_csv_and_a_malformed_one() {
     let dir = tempfile::tempdir().unwrap();
     let mut fund = String::from("date,nav,flow\n");

@@ -204,12 +204,18 @@ impl Workspace {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Every close of every asset, grouped by asset (in `asset_id` order), each oldest first.
-    pub fn all_prices(&self) -> Result<Vec<Price>> {
+    /// Every close of the assets a portfolio holds on `date`, grouped by asset (in `asset_id`
+    /// order), each oldest first: what a scenario or a simulation of that book can use, and a
+    /// fraction of the whole price table.
+    pub fn prices_held(&self, portfolio_id: &str, date: NaiveDate) -> Result<Vec<Price>> {
         let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT asset_id::VARCHAR, date, close FROM prices ORDER BY asset_id, date")?;
-        let rows = stmt.query_map([], |r| {
+        let mut stmt = conn.prepare(
+            "SELECT asset_id::VARCHAR, date, close FROM prices
+             WHERE asset_id IN (SELECT asset_id FROM positions
+                                WHERE portfolio_id = ?::UUID AND date = ?)
+             ORDER BY asset_id, date",
+        )?;
+        let rows = stmt.query_map(params![portfolio_id, date], |r| {
             Ok(Price {
                 asset_id: r.get(0)?,
                 date: r.get(1)?,

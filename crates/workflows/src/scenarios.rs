@@ -124,7 +124,9 @@ impl Book {
             positions: workspace.positions_on(&portfolio.id, as_of)?,
             assets: workspace.assets()?,
             fx: FxTable::new(&workspace.fx_rates()?),
-            prices: PriceHistory::new(&workspace.all_prices()?),
+            // The held assets' history is all a scenario can move (and its range is the one a
+            // replay must fall inside); reading every asset's would be most of the load.
+            prices: PriceHistory::new(&workspace.prices_held(&portfolio.id, as_of)?),
             coefficients: workspace.sector_coefficients()?,
             limits: workspace.risk_limits(&portfolio.id)?,
             portfolio,
