@@ -1,6 +1,7 @@
 //! Incremental sync against a real Postgres (a fresh database per test) into real DuckDB
-//! files: only changes travel, stragglers and deletes arrive, one snapshot per run, tampered
-//! mirrors are repaired, row-level security changes are followed, schema drift is reported,
+//! files: only changes travel, stragglers, deletes and truncates arrive, one snapshot per run,
+//! every table is verified on every run (large ones from their changes) and tampered mirrors
+//! are repaired, row-level security changes are followed, schema drift is reported,
 //! cancel and failures leave the workspace as it was, and the outbox delivers exactly once.
 //!
 //! Transaction ids are cluster-wide, so a test's exact "rows in" counts would shift if another
@@ -301,6 +302,95 @@ async fn verification_finds_and_repairs_a_tampered_mirror() {
     let recorded = history[0].verification.as_deref().unwrap();
     assert!(recorded.contains("3 repaired"), "{recorded}");
     assert!(recorded.contains("positions: "), "{recorded}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_run_checks_every_table_from_its_changes_truncates_included() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, data)) = seeded("from_changes").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ws.duckdb");
+    let ws = Workspace::open(&path).unwrap();
+    // Every table counts as large here, so none is summed whole in Postgres after the first run.
+    ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
+        .unwrap();
+    let first = sync(&ws, &spec).await;
+    assert!(first.verification.full);
+
+    let asset = &data.prices[0].asset_id;
+    let portfolio = &data.portfolios[0].id;
+    sql(
+        &url,
+        &format!(
+            "UPDATE prices SET close = close + 1
+               WHERE id IN (SELECT id FROM prices WHERE asset_id = '{asset}' ORDER BY date LIMIT 2);
+             DELETE FROM positions WHERE id = (SELECT id FROM positions ORDER BY id LIMIT 1);
+             INSERT INTO risk_limits (portfolio_id, metric, threshold, severity)
+               VALUES ('{portfolio}', 'volatility', 0.5, 'info');
+             TRUNCATE fund_flows;"
+        ),
+    )
+    .await;
+    let second = sync(&ws, &spec).await;
+    assert_eq!(
+        second.full_tables,
+        ["fund_flows"],
+        "a TRUNCATE pulls that table whole"
+    );
+    assert_mirrors_equal(&ws, &spec).await;
+    let checks = &second.verification.checked;
+    assert_eq!(checks.len(), SHARED_TABLES.len(), "every table, every run");
+    let from_changes = |table: &str| {
+        checks
+            .iter()
+            .find(|c| c.table == table)
+            .unwrap()
+            .from_changes
+    };
+    for table in ["prices", "positions", "risk_limits", "trades", "assets"] {
+        assert!(from_changes(table), "{table}: {:?}", second.verification);
+    }
+    assert!(!from_changes("fund_flows"), "pulled whole, so summed whole");
+    assert!(second.verification.summary().contains("from their changes"));
+    let fund_flows = ws
+        .mirror_checksums()
+        .unwrap()
+        .into_iter()
+        .find(|(t, _)| *t == "fund_flows")
+        .unwrap()
+        .1;
+    assert_eq!(fund_flows.rows, 0);
+    drop(ws);
+
+    // Damage the laptop's copy of a large table behind the app's back, with nothing changed in
+    // Postgres: the next ordinary run (no --verify) finds it from the agreed checksum.
+    duckdb::Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "UPDATE prices SET close = close + 0.01 WHERE id = (SELECT id FROM prices ORDER BY id LIMIT 1)",
+        )
+        .unwrap();
+    let ws = Workspace::open(&path).unwrap();
+    let third = sync(&ws, &spec).await;
+    assert!(!third.verification.full);
+    let repaired: Vec<(&str, &str)> = third
+        .verification
+        .checked
+        .iter()
+        .filter_map(|c| c.repaired.as_deref().map(|r| (c.table.as_str(), r)))
+        .collect();
+    assert_eq!(repaired.len(), 1, "{repaired:?}");
+    assert_eq!(repaired[0].0, "prices");
+    assert!(repaired[0].1.contains("sum of close"), "{repaired:?}");
+    assert_mirrors_equal(&ws, &spec).await;
+    let fourth = sync(&ws, &spec).await;
+    assert!(fourth
+        .verification
+        .checked
+        .iter()
+        .all(|c| c.repaired.is_none()));
 }
 
 #[tokio::test(flavor = "multi_thread")]

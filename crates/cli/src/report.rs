@@ -100,8 +100,7 @@ pub fn sync_summary(summary: &SyncSummary, json: bool) -> Result<()> {
                 "verification": {
                     "summary": v.summary(),
                     "full": v.full,
-                    "checked": v.checked.iter().map(|c| json!({"table": c.table, "repaired": c.repaired})).collect::<Vec<_>>(),
-                    "not_checked": v.not_checked.iter().map(|(t, at)| json!({"table": t, "verified_at": at.map(|a| a.to_rfc3339())})).collect::<Vec<_>>(),
+                    "checked": v.checked.iter().map(|c| json!({"table": c.table, "from_changes": c.from_changes, "repaired": c.repaired})).collect::<Vec<_>>(),
                     "nav_totals_match": v.nav_totals_match,
                 },
                 "notes": summary.notes,

@@ -228,7 +228,10 @@ pub const UNMIRRORED_TABLES: &[&str] = &[
 /// of every row's `updated_at` in microseconds (a missed update or a stale row changes it) and
 /// the exact sum of each money and quantity column. Both sides compute it in SQL; values are
 /// kept as normalised decimal text so neither side's number type can round them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Every figure is a sum, so checksums add up: the table after a delta is the table before,
+/// plus the rows that arrived, minus the versions they replaced ([`TableChecksum::derive`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableChecksum {
     pub rows: i64,
     pub versions: String,
@@ -249,6 +252,42 @@ impl TableChecksum {
                 .map(|(i, column)| (column.to_string(), normalize_decimal(text(i + 2))))
                 .collect(),
         }
+    }
+
+    /// The checksum of no rows.
+    pub fn empty(table: &SharedTable) -> TableChecksum {
+        TableChecksum::from_texts(table, &["0".to_string()])
+    }
+
+    /// `self + added − removed`, figure by figure, exactly; `None` if a figure is not a
+    /// number or leaves the exact range (28 significant digits), so the caller checks the
+    /// whole table instead.
+    pub fn derive(&self, added: &TableChecksum, removed: &TableChecksum) -> Option<TableChecksum> {
+        use rust_decimal::Decimal;
+        use std::str::FromStr;
+        let versions = self.versions.parse::<i128>().ok()? + added.versions.parse::<i128>().ok()?
+            - removed.versions.parse::<i128>().ok()?;
+        let mut sums = Vec::with_capacity(self.sums.len());
+        for (((column, base), (c2, plus)), (c3, minus)) in
+            self.sums.iter().zip(&added.sums).zip(&removed.sums)
+        {
+            if column != c2 || column != c3 {
+                return None;
+            }
+            let total = Decimal::from_str(base)
+                .ok()?
+                .checked_add(Decimal::from_str(plus).ok()?)?
+                .checked_sub(Decimal::from_str(minus).ok()?)?;
+            sums.push((column.clone(), normalize_decimal(&total.to_string())));
+        }
+        if sums.len() != self.sums.len() || added.sums.len() != removed.sums.len() {
+            return None;
+        }
+        Some(TableChecksum {
+            rows: self.rows + added.rows - removed.rows,
+            versions: versions.to_string(),
+            sums,
+        })
     }
 
     /// The first difference from `other`, in words, or `None` when they agree.
@@ -312,6 +351,56 @@ mod tests {
             ["close"]
         );
         assert!(shared_table("annotations").is_none());
+    }
+
+    #[test]
+    fn checksums_add_and_subtract_exactly() {
+        let positions = shared_table("positions").unwrap();
+        let sum = |rows: &str, versions: &str, quantity: &str, value: &str| {
+            TableChecksum::from_texts(
+                positions,
+                &[rows, versions, quantity, value].map(str::to_string),
+            )
+        };
+        // (before, arrived, replaced, after)
+        let cases = [
+            // two rows updated, one inserted, one deleted
+            (
+                sum("1000", "1700000000000000000", "5000.5", "123456789.12"),
+                sum("3", "5100000000000000", "30.25", "300.10"),
+                sum("3", "5099999999999990", "30", "-0.02"),
+                sum("1000", "1700000000000000010", "5000.75", "123457089.24"),
+            ),
+            // nothing changed
+            (
+                sum("7", "42", "1.5", "2.5"),
+                sum("0", "0", "0", "0"),
+                sum("0", "0", "0", "0"),
+                sum("7", "42", "1.5", "2.5"),
+            ),
+            // every row deleted
+            (
+                sum("2", "10", "0.0000000001", "-5"),
+                sum("0", "0", "0", "0"),
+                sum("2", "10", "0.0000000001", "-5"),
+                sum("0", "0", "0", "0"),
+            ),
+            // version sums beyond 64 bits
+            (
+                sum("1", "170141183460469231731687303715", "0", "0"),
+                sum("1", "1000", "0", "0"),
+                sum("0", "0", "0", "0"),
+                sum("2", "170141183460469231731687304715", "0", "0"),
+            ),
+        ];
+        for (before, arrived, replaced, after) in cases {
+            assert_eq!(before.derive(&arrived, &replaced).as_ref(), Some(&after));
+        }
+        let not_a_number = sum("1", "x", "0", "0");
+        assert_eq!(not_a_number.derive(&not_a_number, &not_a_number), None);
+        let too_wide = sum("1", "0", "99999999999999999999999999999", "0");
+        assert_eq!(too_wide.derive(&too_wide, &sum("0", "0", "0", "0")), None);
+        assert_eq!(TableChecksum::empty(positions), sum("0", "0", "0", "0"));
     }
 
     #[test]

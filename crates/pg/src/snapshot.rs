@@ -117,10 +117,12 @@ impl Snapshot {
         .await
         .map_err(|e| self.error("fingerprinting access rules", e))?;
         // Policies that apply to this role and read other tables make those tables' changes
-        // matter here: a portfolio turning lp_visible changes which positions an LP sees.
+        // matter here: a portfolio turning lp_visible changes which positions an LP sees. A
+        // role that bypasses row-level security (a superuser) is bound by none.
         let policies = sqlx::query(
             "SELECT tablename::text AS table_name, coalesce(qual, '') AS qual FROM pg_policies
              WHERE schemaname = 'public' AND cmd IN ('SELECT', 'ALL')
+               AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)
                AND EXISTS (SELECT 1 FROM unnest(roles) r
                            WHERE r = 'public' OR pg_has_role(current_user, r, 'member'))",
         )
@@ -255,27 +257,70 @@ impl Snapshot {
         Ok(bytes)
     }
 
-    /// Row count, version sum and exact column sums of `table`, as the role sees it.
-    pub async fn checksum(&mut self, table: &SharedTable) -> Result<TableChecksum> {
-        let mut sql = String::from(
+    /// [`TableChecksum`]s of several tables in one round trip: of every row the role sees,
+    /// or (with a watermark) of the rows written at or after it, which is what a delta
+    /// brought in.
+    pub async fn checksums(
+        &mut self,
+        requests: &[(&SharedTable, Option<&str>)],
+    ) -> Result<Vec<TableChecksum>> {
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut parts = Vec::with_capacity(requests.len());
+        for (k, (table, since)) in requests.iter().enumerate() {
             // Microseconds since the epoch, summed without numeric arithmetic per row: whole
             // days (integers) and times of day (an interval sum, microseconds in an int64),
             // combined exactly once per table. The session's time zone is UTC.
-            "SELECT count(*)::text,
-                    (coalesce(sum(updated_at::date - date '1970-01-01'), 0)::numeric * 86400000000
-                     + coalesce(extract(epoch FROM sum(updated_at::time - time '00:00')), 0)
-                       * 1000000)::numeric(38, 0)::text",
-        );
-        for column in table.decimal_columns() {
-            sql.push_str(&format!(", coalesce(sum({column}), 0)::text"));
+            let mut figures = vec![
+                "count(*)::text".to_string(),
+                "(coalesce(sum(updated_at::date - date '1970-01-01'), 0)::numeric * 86400000000
+                  + coalesce(extract(epoch FROM sum(updated_at::time - time '00:00')), 0)
+                    * 1000000)::numeric(38, 0)::text"
+                    .to_string(),
+            ];
+            figures.extend(
+                table
+                    .decimal_columns()
+                    .map(|column| format!("coalesce(sum({column}), 0)::text")),
+            );
+            let filter = match since {
+                Some(xid) => format!(" WHERE sync_xid >= '{}'::xid8", checked_xid(xid)?),
+                None => String::new(),
+            };
+            parts.push(format!(
+                "SELECT {k} AS k, ARRAY[{}] AS figures FROM {}{filter}",
+                figures.join(", "),
+                table.name
+            ));
         }
-        sql.push_str(&format!(" FROM {}", table.name));
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&mut self.conn)
+        let sql = parts.join(" UNION ALL ");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut self.conn)
             .await
-            .map_err(|e| self.error(&format!("checksumming {}", table.name), e))?;
-        let texts: Vec<String> = (0..row.len()).map(|i| row.get::<String, _>(i)).collect();
-        Ok(TableChecksum::from_texts(table, &texts))
+            .map_err(|e| self.error("checksumming the mirrored tables", e))?;
+        let mut out: Vec<Option<TableChecksum>> = vec![None; requests.len()];
+        for row in rows {
+            let k: i32 = row.get("k");
+            let figures: Vec<String> = row.get("figures");
+            if let Some(slot) = out.get_mut(k as usize) {
+                *slot = Some(TableChecksum::from_texts(requests[k as usize].0, &figures));
+            }
+        }
+        out.into_iter()
+            .zip(requests)
+            .map(|(sum, (table, _))| {
+                sum.ok_or_else(|| PgError::Query {
+                    context: format!("checksumming {}", table.name),
+                    reason: "Postgres returned no row for it".into(),
+                })
+            })
+            .collect()
+    }
+
+    /// The checksum of every row of `table` the role sees.
+    pub async fn checksum(&mut self, table: &SharedTable) -> Result<TableChecksum> {
+        Ok(self.checksums(&[(table, None)]).await?.remove(0))
     }
 
     /// Sum of NAV per portfolio over its whole history, as text (exact).

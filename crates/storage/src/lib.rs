@@ -23,7 +23,7 @@ use thiserror::Error;
 pub use dataset::Progress;
 pub use outbox::{backoff, OutboxCounts, OutboxItem};
 pub use scenarios::{SavedScenario, ScenarioRun, ScenarioSummary};
-pub use sync::{LoadCounts, LoadMode, SyncWriter, TableSyncState};
+pub use sync::{LoadCounts, LoadMode, SyncWriter, TableState, TableSyncState};
 
 #[derive(Debug, Error)]
 pub enum StorageError {

@@ -22,6 +22,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_scenario_runs",
         include_str!("../migrations/0003_scenario_runs.sql"),
     ),
+    (
+        "0004_verified_checksums",
+        include_str!("../migrations/0004_verified_checksums.sql"),
+    ),
 ];
 
 /// Apply every migration the file has not seen yet.

@@ -25,10 +25,13 @@ pub enum LoadMode {
 }
 
 /// Rows a load brought in and removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LoadCounts {
     pub rows_in: u64,
     pub rows_deleted: u64,
+    /// A delta only: the checksum of the mirror's rows it replaced or deleted, so verification
+    /// can tell what the table should now sum to without Postgres summing all of it.
+    pub replaced: Option<TableChecksum>,
 }
 
 /// The sync bookkeeping of one mirrored table.
@@ -38,6 +41,18 @@ pub struct TableSyncState {
     pub last_synced_at: DateTime<Utc>,
     pub watermark: Option<String>,
     pub verified_at: Option<DateTime<Utc>>,
+    /// The checksum both sides agreed on when the table was last verified.
+    pub checksum: Option<TableChecksum>,
+}
+
+/// What a run records for one table when it commits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableState<'a> {
+    pub table: &'a str,
+    /// `None`: pull the table in full next time.
+    pub watermark: Option<&'a str>,
+    /// The checksum this run verified (both sides agreed on it); `None` if not verified.
+    pub verified: Option<&'a TableChecksum>,
 }
 
 /// One sync run's open transaction. Dropping it without [`SyncWriter::commit`] rolls back.
@@ -70,20 +85,48 @@ fn read_csv(table: &SharedTable, path: &Path) -> String {
     )
 }
 
-fn checksum(conn: &Connection, table: &SharedTable) -> Result<TableChecksum> {
-    let mut sql =
-        String::from("SELECT count(*)::VARCHAR, coalesce(sum(epoch_us(updated_at)), 0)::VARCHAR");
+/// `count, version sum, column sums…` of the rows of `table` that match `filter`, as one
+/// comma-separated text (decimal texts hold no commas).
+fn checksum_select(table: &SharedTable, filter: &str) -> String {
+    let mut figures =
+        String::from("count(*)::VARCHAR, coalesce(sum(epoch_us(updated_at)), 0)::VARCHAR");
     for column in table.decimal_columns() {
-        sql.push_str(&format!(", coalesce(sum({column}), 0)::VARCHAR"));
+        figures.push_str(&format!(", coalesce(sum({column}), 0)::VARCHAR"));
     }
-    sql.push_str(&format!(" FROM {}", table.name));
-    let width = 2 + table.decimal_columns().count();
-    let texts = conn.query_row(&sql, [], |r| {
-        (0..width)
-            .map(|i| r.get::<_, String>(i))
-            .collect::<duckdb::Result<Vec<String>>>()
-    })?;
-    Ok(TableChecksum::from_texts(table, &texts))
+    format!(
+        "SELECT concat_ws(',', {figures}) FROM {}{filter}",
+        table.name
+    )
+}
+
+fn parse_checksum(table: &SharedTable, text: &str) -> TableChecksum {
+    let texts: Vec<String> = text.split(',').map(str::to_string).collect();
+    TableChecksum::from_texts(table, &texts)
+}
+
+/// The checksums of whole tables, in one query.
+fn checksums(conn: &Connection, tables: &[&SharedTable]) -> Result<Vec<TableChecksum>> {
+    if tables.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = tables
+        .iter()
+        .enumerate()
+        .map(|(k, t)| format!("SELECT {k} AS k, ({}) AS figures", checksum_select(t, "")))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let mut stmt = conn.prepare(&format!("{sql} ORDER BY k"))?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(1))?;
+    let texts = rows.collect::<std::result::Result<Vec<String>, _>>()?;
+    Ok(tables
+        .iter()
+        .zip(texts)
+        .map(|(t, text)| parse_checksum(t, &text))
+        .collect())
+}
+
+fn checksum(conn: &Connection, table: &SharedTable) -> Result<TableChecksum> {
+    Ok(checksums(conn, &[table])?.remove(0))
 }
 
 impl Workspace {
@@ -121,7 +164,8 @@ impl Workspace {
     pub fn table_sync_states(&self) -> Result<BTreeMap<String, TableSyncState>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
-            "SELECT table_name, row_count, last_synced_at, watermark, verified_at FROM sync_state",
+            "SELECT table_name, row_count, last_synced_at, watermark, verified_at, checksum
+             FROM sync_state",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -131,6 +175,10 @@ impl Workspace {
                     last_synced_at: r.get(2)?,
                     watermark: r.get(3)?,
                     verified_at: r.get(4)?,
+                    // Unreadable JSON is no baseline: the next run sums the whole table.
+                    checksum: r
+                        .get::<_, Option<String>>(5)?
+                        .and_then(|json| serde_json::from_str(&json).ok()),
                 },
             ))
         })?;
@@ -162,6 +210,20 @@ impl SyncWriter {
             })? as u64)
     }
 
+    /// Tables Postgres emptied with `TRUNCATE` since the watermark (a tombstone with the nil
+    /// id): a delta cannot say which rows went, so they are pulled in full.
+    pub fn truncated_tables(&self) -> Result<std::collections::BTreeSet<String>> {
+        if self.tombstoned.is_empty() {
+            return Ok(Default::default());
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT DISTINCT table_name FROM sync_tombstones
+             WHERE row_id = '00000000-0000-0000-0000-000000000000'::UUID",
+        )?;
+        let tables = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(tables.collect::<std::result::Result<_, _>>()?)
+    }
+
     /// Apply `table`'s file.
     pub fn load(&self, table: &SharedTable, path: &Path, mode: LoadMode) -> Result<LoadCounts> {
         let name = table.name;
@@ -169,7 +231,10 @@ impl SyncWriter {
         let tombstoned = self.tombstoned.contains(name);
         if mode == LoadMode::Delta && empty_file && !tombstoned {
             // Nothing written since the watermark: the common case, kept cheap.
-            return Ok(LoadCounts::default());
+            return Ok(LoadCounts {
+                replaced: Some(TableChecksum::empty(table)),
+                ..LoadCounts::default()
+            });
         }
         let local_rows: i64 = match mode {
             LoadMode::Full => {
@@ -184,6 +249,7 @@ impl SyncWriter {
                 return Ok(LoadCounts {
                     rows_in: 0,
                     rows_deleted,
+                    replaced: None,
                 });
             }
             // The first pull of a table: straight from the file, no staging.
@@ -194,12 +260,31 @@ impl SyncWriter {
             return Ok(LoadCounts {
                 rows_in: rows_in as u64,
                 rows_deleted: 0,
+                replaced: None,
             });
         }
         self.conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP TABLE sync_stage AS SELECT * FROM {}",
             read_csv(table, path)
         ))?;
+        let replaced = match mode {
+            LoadMode::Full => None,
+            LoadMode::Delta => {
+                let tombstones = if tombstoned {
+                    format!(
+                        " OR id IN (SELECT row_id FROM sync_tombstones WHERE table_name = '{name}')"
+                    )
+                } else {
+                    String::new()
+                };
+                let sql = checksum_select(
+                    table,
+                    &format!(" WHERE id IN (SELECT id FROM sync_stage){tombstones}"),
+                );
+                let text: String = self.conn.query_row(&sql, [], |r| r.get(0))?;
+                Some(parse_checksum(table, &text))
+            }
+        };
         let rows_deleted = match mode {
             LoadMode::Full => self.conn.execute(
                 &format!("DELETE FROM {name} WHERE id NOT IN (SELECT id FROM sync_stage)"),
@@ -231,6 +316,7 @@ impl SyncWriter {
         Ok(LoadCounts {
             rows_in: rows_in as u64,
             rows_deleted: rows_deleted as u64,
+            replaced,
         })
     }
 
@@ -245,6 +331,11 @@ impl SyncWriter {
     /// the mirror as this (uncommitted) run sees it.
     pub fn checksum(&self, table: &SharedTable) -> Result<TableChecksum> {
         checksum(&self.conn, table)
+    }
+
+    /// [`SyncWriter::checksum`] of several tables in one query.
+    pub fn checksums(&self, tables: &[&SharedTable]) -> Result<Vec<TableChecksum>> {
+        checksums(&self.conn, tables)
     }
 
     /// Sum of NAV per portfolio, as normalised decimal text.
@@ -262,29 +353,43 @@ impl SyncWriter {
     }
 
     /// Record every table's state after this run in one statement: row count, sync time,
-    /// watermark (`None`: pull in full next time) and, for the tables verified, the time.
+    /// watermark and, for the tables verified, the time and the checksum agreed on (a table
+    /// not verified loses its checksum, so the next run sums it whole in Postgres).
     pub fn set_table_states(
         &self,
-        states: &[(&str, Option<&str>, bool)],
+        states: &[TableState<'_>],
         synced_at: DateTime<Utc>,
     ) -> Result<()> {
+        let text = |v: Option<String>| {
+            v.map_or("NULL".to_string(), |v| {
+                format!("'{}'", v.replace('\'', "''"))
+            })
+        };
         let rows: Vec<String> = states
             .iter()
-            .map(|(table, watermark, verified)| {
-                let watermark = watermark.map_or("NULL".to_string(), |w| {
-                    format!("'{}'", w.replace('\'', "''"))
-                });
-                format!("('{table}', (SELECT count(*) FROM {table}), {watermark}, {verified})")
+            .map(|s| {
+                let checksum = s
+                    .verified
+                    .map(|c| serde_json::to_string(c).expect("a checksum serialises"));
+                format!(
+                    "('{}', (SELECT count(*) FROM {}), {}, {}, {})",
+                    s.table,
+                    s.table,
+                    text(s.watermark.map(str::to_string)),
+                    s.verified.is_some(),
+                    text(checksum)
+                )
             })
             .collect();
         self.conn.execute(
             &format!(
-                "INSERT INTO sync_state (table_name, row_count, last_synced_at, watermark, verified_at)
-                 SELECT t, n, ?::TIMESTAMPTZ, w, CASE WHEN v THEN ?::TIMESTAMPTZ END
-                 FROM (VALUES {}) states(t, n, w, v)
+                "INSERT INTO sync_state (table_name, row_count, last_synced_at, watermark, verified_at, checksum)
+                 SELECT t, n, ?::TIMESTAMPTZ, w, CASE WHEN v THEN ?::TIMESTAMPTZ END, c
+                 FROM (VALUES {}) states(t, n, w, v, c)
                  ON CONFLICT (table_name) DO UPDATE SET row_count = excluded.row_count,
                      last_synced_at = excluded.last_synced_at, watermark = excluded.watermark,
-                     verified_at = coalesce(excluded.verified_at, sync_state.verified_at)",
+                     verified_at = coalesce(excluded.verified_at, sync_state.verified_at),
+                     checksum = excluded.checksum",
                 rows.join(", ")
             ),
             params![synced_at, synced_at],

@@ -19,10 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use ballast_engine::schema::{SharedTable, SHARED_TABLES, UNMIRRORED_TABLES};
+use ballast_engine::schema::{SharedTable, TableChecksum, SHARED_TABLES, UNMIRRORED_TABLES};
 use ballast_pg::snapshot::{Catalog, Snapshot};
 use ballast_pg::{ConnectSpec, PgError};
-use ballast_storage::{LoadMode, RunOutcome, SourceInfo, SyncWriter, Workspace};
+use ballast_storage::{LoadMode, RunOutcome, SourceInfo, SyncWriter, TableState, Workspace};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::{Result, WorkflowError};
@@ -33,10 +33,14 @@ const LAST_FULL_VERIFICATION_SETTING: &str = "sync.last_full_verification";
 const ACCESS_FINGERPRINT_SETTING: &str = "sync.access_fingerprint";
 const DEFAULT_FULL_VERIFY_HOURS: i64 = 24;
 
-/// Tables up to this many rows are verified on every run; larger ones on a full verification
-/// (see [`SyncOptions::verify_all`] and [`FULL_VERIFY_HOURS_SETTING`]) or when their
-/// visibility may have changed.
+/// Every run verifies every table. Tables up to this many rows are summed whole in Postgres;
+/// larger ones are checked from their changes (the checksum agreed last time, plus the rows
+/// written since, minus the versions they replaced) unless the run is a full verification
+/// ([`SyncOptions::verify_all`], [`FULL_VERIFY_HOURS_SETTING`]) or their visibility may have
+/// changed.
 pub const SMALL_TABLE_ROWS: i64 = 50_000;
+/// Setting: overrides [`SMALL_TABLE_ROWS`].
+pub const SMALL_TABLE_ROWS_SETTING: &str = "sync.small_table_rows";
 
 /// How to run a sync.
 #[derive(Debug, Clone, Default)]
@@ -133,6 +137,8 @@ impl SyncProgress {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableCheck {
     pub table: String,
+    /// Postgres' figures came from its changes since the last check, not a sum of every row.
+    pub from_changes: bool,
     /// `None` when it matched at once; the difference found when it had to be repaired.
     pub repaired: Option<String>,
 }
@@ -140,24 +146,28 @@ pub struct TableCheck {
 /// The verification step of a run.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Verification {
-    /// Every mirrored table was checked (not only the small and the affected ones).
+    /// Postgres summed every row of every table (no figure came from changes).
     pub full: bool,
+    /// Every table the login may read, in [`SHARED_TABLES`] order.
     pub checked: Vec<TableCheck>,
-    /// Tables not checked this run, with when they last matched.
-    pub not_checked: Vec<(String, Option<DateTime<Utc>>)>,
     /// NAV totals per portfolio matched to the cent.
     pub nav_totals_match: bool,
 }
 
 impl Verification {
-    /// One line for the history: `passed: 14 of 14 tables (full), 1 repaired (positions: …)`.
+    /// One line for the history: `passed: 14 of 14 tables (full), 1 repaired (positions: …)`,
+    /// or `(3 from their changes)` for the large tables checked that way.
     pub fn summary(&self) -> String {
-        let total = self.checked.len() + self.not_checked.len();
-        let mut text = format!(
-            "passed: {} of {total} tables{}",
-            self.checked.len(),
-            if self.full { " (full)" } else { "" }
-        );
+        let total = self.checked.len();
+        let from_changes = self.checked.iter().filter(|c| c.from_changes).count();
+        let how = if self.full {
+            " (full)".to_string()
+        } else if from_changes > 0 {
+            format!(" ({from_changes} from their changes)")
+        } else {
+            String::new()
+        };
+        let mut text = format!("passed: {total} of {total} tables{how}");
         let repaired: Vec<String> = self
             .checked
             .iter()
@@ -175,6 +185,13 @@ impl Verification {
         }
         text
     }
+}
+
+/// A verification and, per table checked (same order), the checksum both sides agreed on:
+/// the next run's starting point for checking that table from its changes.
+struct AgreedVerification {
+    verification: Verification,
+    agreed: Vec<TableChecksum>,
 }
 
 /// Summary of a finished sync.
@@ -253,6 +270,7 @@ async fn run_once(
         })?,
         rows_in: 0,
         rows_deleted: 0,
+        replaced: BTreeMap::new(),
     }
     .apply(&mut snapshot)
     .await;
@@ -322,6 +340,8 @@ struct Run<'a> {
     /// Rows brought in and removed so far, repairs included.
     rows_in: u64,
     rows_deleted: u64,
+    /// Per table loaded as a delta: the checksum of the laptop's rows it replaced.
+    replaced: BTreeMap<&'static str, TableChecksum>,
 }
 
 /// A table's file, waiting for the DuckDB worker.
@@ -351,6 +371,9 @@ impl Run<'_> {
         let table = done.job.table.name;
         match done.result {
             Ok(counts) => {
+                if let Some(replaced) = counts.replaced {
+                    self.replaced.insert(table, replaced);
+                }
                 self.rows_in += counts.rows_in;
                 self.rows_deleted += counts.rows_deleted;
                 if counts.rows_in > 0 || counts.rows_deleted > 0 {
@@ -484,6 +507,19 @@ impl Run<'_> {
                 .map_err(cancelled)?;
             writer.load_tombstones(&path)?;
         }
+        // A TRUNCATE left one nil-id tombstone: that table comes over whole.
+        let truncated = writer.truncated_tables()?;
+        let since_for = |table: &str| -> Option<String> {
+            if truncated.contains(table) {
+                None
+            } else {
+                watermark(table)
+            }
+        };
+        let small_rows = workspace
+            .setting(SMALL_TABLE_ROWS_SETTING)?
+            .and_then(|n| n.parse::<i64>().ok())
+            .unwrap_or(SMALL_TABLE_ROWS);
 
         let full_every = workspace
             .setting(FULL_VERIFY_HOURS_SETTING)?
@@ -527,7 +563,7 @@ impl Run<'_> {
                 break;
             }
             let path = self.files.path().join(format!("{}.csv", table.name));
-            let since = watermark(table.name);
+            let since = since_for(table.name);
             let mode = if !catalog.tables[table.name].selectable {
                 // An empty full pull: the table leaves the laptop.
                 unreadable.insert(table.name);
@@ -572,25 +608,33 @@ impl Run<'_> {
             }
         }
         drop(jobs);
-        // While DuckDB finishes, Postgres computes the checksums verification will need.
+        // While DuckDB finishes, Postgres computes the checksums verification will need: of
+        // every row for a small table or a full verification, else of the rows written since
+        // the watermark (the large table's figures then come from its changes).
         let mut postgres_checksums = BTreeMap::new();
         if failure.is_none() {
-            for table in SHARED_TABLES {
-                let readable = catalog.tables[table.name].selectable;
-                let small = states
-                    .get(table.name)
-                    .is_none_or(|s| s.rows <= SMALL_TABLE_ROWS);
-                if readable && (full || small) {
-                    match snapshot.checksum(table).await {
-                        Ok(sum) => {
-                            postgres_checksums.insert(table.name, sum);
-                        }
-                        Err(e) => {
-                            failure = Some(e.into());
-                            break;
-                        }
+            let requests: Vec<(&'static SharedTable, Option<String>)> = SHARED_TABLES
+                .iter()
+                .filter(|t| catalog.tables[t.name].selectable)
+                .map(|t| {
+                    let state = states.get(t.name);
+                    let small = state.is_none_or(|s| s.rows <= small_rows);
+                    let has_baseline = state.is_some_and(|s| s.checksum.is_some());
+                    let since = since_for(t.name).filter(|_| !full && !small && has_baseline);
+                    (t, since)
+                })
+                .collect();
+            let asked: Vec<(&SharedTable, Option<&str>)> = requests
+                .iter()
+                .map(|(t, since)| (*t, since.as_deref()))
+                .collect();
+            match snapshot.checksums(&asked).await {
+                Ok(sums) => {
+                    for ((table, since), sum) in requests.into_iter().zip(sums) {
+                        postgres_checksums.insert(table.name, (since, sum));
                     }
                 }
+                Err(e) => failure = Some(e.into()),
             }
         }
         for done in loaded {
@@ -604,7 +648,10 @@ impl Run<'_> {
         }
         self.check_cancel()?;
 
-        let verification = self
+        let AgreedVerification {
+            verification,
+            agreed,
+        } = self
             .verify(
                 snapshot,
                 &writer,
@@ -619,20 +666,18 @@ impl Run<'_> {
 
         self.check_cancel()?;
         (self.progress)(SyncProgress::Committing);
-        let checked: BTreeSet<&str> = verification
+        let agreed: BTreeMap<&str, &TableChecksum> = verification
             .checked
             .iter()
-            .map(|c| c.table.as_str())
+            .zip(&agreed)
+            .map(|(c, sum)| (c.table.as_str(), sum))
             .collect();
-        let states: Vec<(&str, Option<&str>, bool)> = SHARED_TABLES
+        let states: Vec<TableState<'_>> = SHARED_TABLES
             .iter()
-            .map(|t| {
-                let readable = catalog.tables[t.name].selectable;
-                (
-                    t.name,
-                    readable.then(|| snapshot.xmin()),
-                    checked.contains(t.name),
-                )
+            .map(|t| TableState {
+                table: t.name,
+                watermark: catalog.tables[t.name].selectable.then(|| snapshot.xmin()),
+                verified: agreed.get(t.name).copied(),
             })
             .collect();
         writer.set_table_states(&states, self.started)?;
@@ -658,7 +703,10 @@ impl Run<'_> {
         })
     }
 
-    /// Compare Postgres and the mirrors; pull a differing table again, then insist.
+    /// Compare Postgres and the mirrors, every table the login may read; pull a differing
+    /// table again, then insist. Postgres' figures for a table are its sum over every row,
+    /// or, for a large table loaded as a delta, the checksum agreed last time plus the rows
+    /// written since minus the versions they replaced on the laptop.
     #[allow(clippy::too_many_arguments)]
     async fn verify(
         &mut self,
@@ -667,61 +715,86 @@ impl Run<'_> {
         catalog: &Catalog,
         states: &BTreeMap<String, ballast_storage::TableSyncState>,
         full: bool,
-        mut postgres_checksums: BTreeMap<&'static str, ballast_engine::schema::TableChecksum>,
+        mut postgres_checksums: BTreeMap<&'static str, (Option<String>, TableChecksum)>,
         changed: &mut BTreeSet<&'static str>,
         full_tables: &mut Vec<String>,
-    ) -> Result<Verification> {
-        let mut verification = Verification {
-            full,
-            ..Verification::default()
-        };
+    ) -> Result<AgreedVerification> {
         let readable: Vec<&'static SharedTable> = SHARED_TABLES
             .iter()
             .filter(|t| catalog.tables[t.name].selectable)
             .collect();
-        let mut checked: BTreeSet<&str> = BTreeSet::new();
+        // Per table: the checksum both sides agree on, and whether Postgres' side came from
+        // changes (which a change of visibility would not show).
+        let mut agreed: BTreeMap<&'static str, (TableChecksum, bool)> = BTreeMap::new();
+        let mut repairs: BTreeMap<&'static str, String> = BTreeMap::new();
+        let depends_on_change = |t: &SharedTable, changed: &BTreeSet<&'static str>| {
+            catalog
+                .policy_dependencies
+                .get(t.name)
+                .is_some_and(|deps| deps.iter().any(|d| changed.contains(d.as_str())))
+        };
         // Repeat until no repair widens the set: a repaired parent (portfolios) makes the
-        // tables whose visibility depends on it (positions) worth checking too.
+        // tables whose visibility depends on it (positions) worth summing whole.
         loop {
             let due: Vec<&'static SharedTable> = readable
                 .iter()
                 .copied()
-                .filter(|t| !checked.contains(t.name))
-                .filter(|t| {
-                    let small = states
-                        .get(t.name)
-                        .is_none_or(|s| s.rows <= SMALL_TABLE_ROWS);
-                    let depends_on_change = catalog
-                        .policy_dependencies
-                        .get(t.name)
-                        .is_some_and(|deps| deps.iter().any(|d| changed.contains(d.as_str())));
-                    full || small || depends_on_change
+                .filter(|t| match agreed.get(t.name) {
+                    None => true,
+                    Some((_, from_changes)) => *from_changes && depends_on_change(t, changed),
                 })
                 .collect();
             if due.is_empty() {
                 break;
             }
-            for table in due {
+            let mut expected: BTreeMap<&'static str, (TableChecksum, bool)> = BTreeMap::new();
+            let mut to_sum: Vec<&'static SharedTable> = Vec::new();
+            for table in &due {
+                let derived = match postgres_checksums.remove(table.name) {
+                    Some((None, whole)) => {
+                        expected.insert(table.name, (whole, false));
+                        continue;
+                    }
+                    Some((Some(_), added)) if !depends_on_change(table, changed) => {
+                        let baseline = states.get(table.name).and_then(|s| s.checksum.as_ref());
+                        match (baseline, self.replaced.get(table.name)) {
+                            (Some(base), Some(replaced)) => base.derive(&added, replaced),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                match derived {
+                    Some(sum) => {
+                        expected.insert(table.name, (sum, true));
+                    }
+                    None => to_sum.push(table),
+                }
+            }
+            let asked: Vec<(&SharedTable, Option<&str>)> =
+                to_sum.iter().map(|t| (*t, None)).collect();
+            for (table, sum) in to_sum.iter().zip(snapshot.checksums(&asked).await?) {
+                expected.insert(table.name, (sum, false));
+            }
+            let local = writer.checksums(&due)?;
+            for (table, local) in due.iter().zip(local) {
                 self.check_cancel()?;
                 (self.progress)(SyncProgress::Verifying {
                     table: table.name,
-                    index: checked.len(),
+                    index: agreed.len(),
                     tables: readable.len(),
                 });
-                checked.insert(table.name);
-                let postgres = match postgres_checksums.remove(table.name) {
-                    Some(sum) => sum,
-                    None => snapshot.checksum(table).await?,
-                };
-                let local = writer.checksum(table)?;
+                let (postgres, from_changes) = expected
+                    .remove(table.name)
+                    .expect("every due table has an expectation");
                 let Some(difference) = postgres.difference(&local) else {
-                    verification.checked.push(TableCheck {
-                        table: table.name.to_string(),
-                        repaired: None,
-                    });
+                    agreed.insert(table.name, (local, from_changes));
                     continue;
                 };
                 self.repair(snapshot, writer, table, &difference).await?;
+                // Whatever the expectation was, the repaired table is held to Postgres' sum of
+                // every row.
+                let postgres = snapshot.checksum(table).await?;
                 let again = writer.checksum(table)?;
                 if let Some(still) = postgres.difference(&again) {
                     return Err(WorkflowError::Verification {
@@ -731,24 +804,26 @@ impl Run<'_> {
                 }
                 changed.insert(table.name);
                 full_tables.push(table.name.to_string());
-                verification.checked.push(TableCheck {
-                    table: table.name.to_string(),
-                    repaired: Some(difference),
-                });
+                repairs.insert(table.name, difference);
+                agreed.insert(table.name, (again, false));
             }
         }
-        verification.not_checked = readable
-            .iter()
-            .filter(|t| !checked.contains(t.name))
-            .map(|t| {
-                (
-                    t.name.to_string(),
-                    states.get(t.name).and_then(|s| s.verified_at),
-                )
-            })
-            .collect();
+        let mut verification = Verification {
+            full,
+            ..Verification::default()
+        };
+        let mut sums = Vec::new();
+        for table in &readable {
+            let (sum, from_changes) = agreed.remove(table.name).expect("every table was checked");
+            verification.checked.push(TableCheck {
+                table: table.name.to_string(),
+                from_changes,
+                repaired: repairs.remove(table.name),
+            });
+            sums.push(sum);
+        }
 
-        if checked.contains("portfolio_nav") {
+        if catalog.tables["portfolio_nav"].selectable {
             let postgres = snapshot.nav_totals().await?;
             if postgres != writer.nav_totals()? {
                 let table = ballast_engine::schema::shared_table("portfolio_nav")
@@ -761,10 +836,28 @@ impl Run<'_> {
                         detail: "NAV totals per portfolio differ after a full pull".into(),
                     });
                 }
+                let whole = snapshot.checksum(table).await?;
+                if let Some(still) = whole.difference(&writer.checksum(table)?) {
+                    return Err(WorkflowError::Verification {
+                        table: "portfolio_nav".into(),
+                        detail: format!("Postgres vs laptop after a full pull: {still}"),
+                    });
+                }
+                let position = readable
+                    .iter()
+                    .position(|t| t.name == "portfolio_nav")
+                    .expect("portfolio_nav is readable");
+                sums[position] = whole;
+                verification.checked[position].from_changes = false;
+                verification.checked[position].repaired = Some("NAV totals differed".into());
+                changed.insert("portfolio_nav");
             }
             verification.nav_totals_match = true;
         }
-        Ok(verification)
+        Ok(AgreedVerification {
+            verification,
+            agreed: sums,
+        })
     }
 
     async fn repair(
@@ -880,24 +973,43 @@ mod tests {
 
     #[test]
     fn verification_summaries_say_what_was_checked_and_repaired() {
-        let v = Verification {
-            full: false,
-            checked: vec![
-                TableCheck {
-                    table: "portfolios".into(),
-                    repaired: None,
-                },
-                TableCheck {
-                    table: "positions".into(),
-                    repaired: Some("10 rows vs 12".into()),
-                },
-            ],
-            not_checked: vec![("prices".into(), None)],
-            nav_totals_match: true,
+        let check = |table: &str, from_changes: bool, repaired: Option<&str>| TableCheck {
+            table: table.into(),
+            from_changes,
+            repaired: repaired.map(str::to_string),
         };
-        assert_eq!(
-            v.summary(),
-            "passed: 2 of 3 tables, 1 repaired (positions: 10 rows vs 12), NAV totals match"
-        );
+        let cases = [
+            (
+                Verification {
+                    full: false,
+                    checked: vec![
+                        check("portfolios", false, None),
+                        check("positions", false, Some("10 rows vs 12")),
+                        check("prices", true, None),
+                    ],
+                    nav_totals_match: true,
+                },
+                "passed: 3 of 3 tables (1 from their changes), 1 repaired (positions: 10 rows vs 12), NAV totals match",
+            ),
+            (
+                Verification {
+                    full: true,
+                    checked: vec![check("portfolios", false, None)],
+                    nav_totals_match: false,
+                },
+                "passed: 1 of 1 tables (full)",
+            ),
+            (
+                Verification {
+                    full: false,
+                    checked: vec![check("portfolios", false, None)],
+                    nav_totals_match: true,
+                },
+                "passed: 1 of 1 tables, NAV totals match",
+            ),
+        ];
+        for (verification, want) in cases {
+            assert_eq!(verification.summary(), want);
+        }
     }
 }

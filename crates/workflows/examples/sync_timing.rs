@@ -1,0 +1,61 @@
+//! In-process sync timings for `scripts/bench-sync`: each workspace is opened once, as the app
+//! holds it, and only [`ballast_workflows::sync`] is timed (what the app's "Sync now" costs;
+//! the CLI adds a process start, opening the file and closing it).
+//!
+//! `sync_timing URL DIR CHANGE_SQL` prints one line per run, seconds then rows brought in:
+//! - `full S ROWS` three times, each into a new workspace in DIR;
+//! - `nochange S ROWS` five times, on the last of them;
+//! - `incremental S ROWS` three times, each after `psql URL -c CHANGE_SQL` with `@ROUND@`
+//!   replaced by the round's number (the script's 1% update).
+//!
+//! A report for the benchmark, not a test.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use ballast_pg::ConnectSpec;
+use ballast_storage::Workspace;
+use ballast_workflows::{sync, SyncOptions};
+
+async fn timed(workspace: &Workspace, spec: &ConnectSpec) -> (f64, u64) {
+    let started = Instant::now();
+    let summary = sync(workspace, spec, &SyncOptions::default(), &mut |_| {})
+        .await
+        .expect("the sync succeeds");
+    (started.elapsed().as_secs_f64(), summary.rows_in)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [url, dir, change] = args.as_slice() else {
+        eprintln!("usage: sync_timing URL DIR CHANGE_SQL");
+        std::process::exit(2);
+    };
+    let spec = ConnectSpec::new(url, None);
+    let dir = Path::new(dir);
+    let mut last = None;
+    for round in 1..=3 {
+        let workspace = Workspace::open(&dir.join(format!("inproc-{round}.duckdb")))
+            .expect("a new workspace opens");
+        let (seconds, rows) = timed(&workspace, &spec).await;
+        println!("full {seconds:.3} {rows}");
+        last = Some(workspace);
+    }
+    let workspace = last.expect("three workspaces");
+    for _ in 0..5 {
+        let (seconds, rows) = timed(&workspace, &spec).await;
+        println!("nochange {seconds:.3} {rows}");
+    }
+    for round in 1..=3 {
+        let sql = change.replace("@ROUND@", &format!("inproc{round}"));
+        let status = Command::new("psql")
+            .args([url.as_str(), "-qX", "-v", "ON_ERROR_STOP=1", "-c", &sql])
+            .status()
+            .expect("psql runs");
+        assert!(status.success(), "the change applies");
+        let (seconds, rows) = timed(&workspace, &spec).await;
+        println!("incremental {seconds:.3} {rows}");
+    }
+}
