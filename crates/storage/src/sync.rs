@@ -270,16 +270,17 @@ impl SyncWriter {
         let replaced = match mode {
             LoadMode::Full => None,
             LoadMode::Delta => {
+                // One list of ids (an OR of two IN lists would defeat DuckDB's semi join).
                 let tombstones = if tombstoned {
                     format!(
-                        " OR id IN (SELECT row_id FROM sync_tombstones WHERE table_name = '{name}')"
+                        " UNION SELECT row_id FROM sync_tombstones WHERE table_name = '{name}'"
                     )
                 } else {
                     String::new()
                 };
                 let sql = checksum_select(
                     table,
-                    &format!(" WHERE id IN (SELECT id FROM sync_stage){tombstones}"),
+                    &format!(" WHERE id IN (SELECT id FROM sync_stage{tombstones})"),
                 );
                 let text: String = self.conn.query_row(&sql, [], |r| r.get(0))?;
                 Some(parse_checksum(table, &text))
