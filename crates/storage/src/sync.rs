@@ -272,9 +272,7 @@ impl SyncWriter {
             LoadMode::Delta => {
                 // One list of ids (an OR of two IN lists would defeat DuckDB's semi join).
                 let tombstones = if tombstoned {
-                    format!(
-                        " UNION SELECT row_id FROM sync_tombstones WHERE table_name = '{name}'"
-                    )
+                    format!(" UNION SELECT row_id FROM sync_tombstones WHERE table_name = '{name}'")
                 } else {
                     String::new()
                 };
