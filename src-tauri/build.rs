@@ -22,6 +22,7 @@ fn main() {
         "set_stale_after_hours",
         "annotate_position",
         "publish_scenario",
+        "portfolios",
         "retry_outbox",
     ];
     tauri_build::try_build(

@@ -45,6 +45,18 @@ pub async fn overview(state: State<'_, AppState>) -> CommandResult<OverviewDto> 
     .await
 }
 
+/// The portfolio codes, in the workspace's order: what a screen needs to offer a choice
+/// without computing anything.
+#[tauri::command]
+#[specta::specta]
+pub async fn portfolios(state: State<'_, AppState>) -> CommandResult<Vec<String>> {
+    let workspace = state.workspace().await?;
+    blocking(workspace, |ws| {
+        Ok(ws.portfolios()?.into_iter().map(|p| p.code).collect())
+    })
+    .await
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn monthly_heatmap(

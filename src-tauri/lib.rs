@@ -78,6 +78,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
             commands::set_stale_after_hours,
             commands::annotate_position,
             commands::publish_scenario,
+            commands::portfolios,
             commands::retry_outbox,
         ])
 }

@@ -59,6 +59,11 @@ export const commands = {
 	 *  the shared database (delivered by the next sync or drain).
 	 */
 	publishScenario: (portfolio: string, scenario: string) => typedError<OutboxItemDto, CommandError>(__TAURI_INVOKE("publish_scenario", { portfolio, scenario })),
+	/**
+	 *  The portfolio codes, in the workspace's order: what a screen needs to offer a choice
+	 *  without computing anything.
+	 */
+	portfolios: () => typedError<string[], CommandError>(__TAURI_INVOKE("portfolios")),
 	/**  Give the dead-letter list another round of attempts. */
 	retryOutbox: () => typedError<number, CommandError>(__TAURI_INVOKE("retry_outbox")),
 };

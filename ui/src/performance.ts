@@ -183,12 +183,12 @@ function render(target: HTMLElement, p: PerformanceDto): void {
 export async function renderPerformance(root: HTMLElement): Promise<void> {
   const screen = el("section", { "data-testid": "screen-performance", class: "screen" }, el("h1", {}, "Performance"));
   root.append(screen);
-  const overview = await commands.overview();
-  if (overview.status === "error") {
-    screen.append(errorBox(overview.error.message));
+  const listed = await commands.portfolios();
+  if (listed.status === "error") {
+    screen.append(errorBox(listed.error.message));
     return;
   }
-  const codes = overview.data.portfolios.map((p) => p.code);
+  const codes = listed.data;
   const first = codes[0];
   if (!first) {
     screen.append(el("p", {}, "No portfolios in the workspace."));
