@@ -353,6 +353,12 @@ async fn every_run_checks_every_table_from_its_changes_truncates_included() {
         assert!(from_changes(table), "{table}: {:?}", second.verification);
     }
     assert!(!from_changes("fund_flows"), "pulled whole, so summed whole");
+    // The derivation itself must hold: a wrong one would show here as a repair.
+    assert!(
+        checks.iter().all(|c| c.repaired.is_none()),
+        "{:?}",
+        second.verification
+    );
     assert!(second.verification.summary().contains("from their changes"));
     let fund_flows = ws
         .mirror_checksums()

@@ -129,6 +129,49 @@ fn checksum(conn: &Connection, table: &SharedTable) -> Result<TableChecksum> {
     Ok(checksums(conn, &[table])?.remove(0))
 }
 
+/// The exact figures of rows a delta removed, summed as they come back from DuckDB.
+struct Removed {
+    rows: i64,
+    versions: Option<i128>,
+    sums: Vec<Option<rust_decimal::Decimal>>,
+}
+
+impl Removed {
+    fn new(table: &SharedTable) -> Removed {
+        Removed {
+            rows: 0,
+            versions: Some(0),
+            sums: vec![Some(rust_decimal::Decimal::ZERO); table.decimal_columns().count()],
+        }
+    }
+
+    /// One row: its `updated_at` in microseconds and its money/quantity columns as text
+    /// (NULL adds nothing, as in SQL's `sum`).
+    fn add(&mut self, version: &str, sums: &[Option<String>]) {
+        self.rows += 1;
+        self.versions = self
+            .versions
+            .zip(version.parse::<i128>().ok())
+            .and_then(|(a, b)| a.checked_add(b));
+        for (total, value) in self.sums.iter_mut().zip(sums) {
+            let Some(value) = value else { continue };
+            *total = total
+                .zip(value.parse::<rust_decimal::Decimal>().ok())
+                .and_then(|(a, b)| a.checked_add(b));
+        }
+    }
+
+    /// The checksum of the removed rows; `None` if a figure left the exact range, so the
+    /// table is summed whole instead.
+    fn checksum(&self, table: &SharedTable) -> Option<TableChecksum> {
+        let mut texts = vec![self.rows.to_string(), self.versions?.to_string()];
+        for sum in &self.sums {
+            texts.push(normalize_decimal(&(*sum)?.to_string()));
+        }
+        Some(TableChecksum::from_texts(table, &texts))
+    }
+}
+
 impl Workspace {
     /// The committed checksum of every mirror, in [`SHARED_TABLES`] order.
     pub fn mirror_checksums(&self) -> Result<Vec<(&'static str, TableChecksum)>> {
@@ -267,47 +310,42 @@ impl SyncWriter {
             "CREATE OR REPLACE TEMP TABLE sync_stage AS SELECT * FROM {}",
             read_csv(table, path)
         ))?;
-        let replaced = match mode {
-            LoadMode::Full => None,
-            LoadMode::Delta => {
-                // One list of ids (an OR of two IN lists would defeat DuckDB's semi join).
-                let tombstones = if tombstoned {
-                    format!(" UNION SELECT row_id FROM sync_tombstones WHERE table_name = '{name}'")
-                } else {
-                    String::new()
-                };
-                let sql = checksum_select(
-                    table,
-                    &format!(" WHERE id IN (SELECT id FROM sync_stage{tombstones})"),
-                );
-                let text: String = self.conn.query_row(&sql, [], |r| r.get(0))?;
-                Some(parse_checksum(table, &text))
+        let (rows_deleted, replaced) = match mode {
+            LoadMode::Full => {
+                let deleted = self.conn.execute(
+                    &format!("DELETE FROM {name} WHERE id NOT IN (SELECT id FROM sync_stage)"),
+                    [],
+                )?;
+                self.conn.execute(
+                    &format!("DELETE FROM {name} WHERE id IN (SELECT id FROM sync_stage)"),
+                    [],
+                )?;
+                (deleted, None)
             }
-        };
-        let rows_deleted = match mode {
-            LoadMode::Full => self.conn.execute(
-                &format!("DELETE FROM {name} WHERE id NOT IN (SELECT id FROM sync_stage)"),
-                [],
-            )?,
             LoadMode::Delta => {
+                // The deletes hand back the figures of the rows they remove, so verification
+                // knows what the delta replaced without another pass over the table.
+                let mut gone = Removed::new(table);
+                let mut deleted = 0;
                 if tombstoned {
-                    self.conn.execute(
+                    deleted = self.delete_returning(
+                        table,
                         &format!(
                             "DELETE FROM {name} WHERE id IN (SELECT row_id FROM sync_tombstones
-                                                             WHERE table_name = ?)
+                                                             WHERE table_name = '{name}')
                              AND id NOT IN (SELECT id FROM sync_stage)"
                         ),
-                        params![name],
-                    )?
-                } else {
-                    0
+                        &mut gone,
+                    )?;
                 }
+                self.delete_returning(
+                    table,
+                    &format!("DELETE FROM {name} WHERE id IN (SELECT id FROM sync_stage)"),
+                    &mut gone,
+                )?;
+                (deleted, gone.checksum(table))
             }
         };
-        self.conn.execute(
-            &format!("DELETE FROM {name} WHERE id IN (SELECT id FROM sync_stage)"),
-            [],
-        )?;
         let rows_in = self
             .conn
             .execute(&format!("INSERT INTO {name} SELECT * FROM sync_stage"), [])?;
@@ -317,6 +355,32 @@ impl SyncWriter {
             rows_deleted: rows_deleted as u64,
             replaced,
         })
+    }
+
+    /// Run `delete` with `RETURNING` the checksum figures of each removed row, add them to
+    /// `gone`, and return how many rows went.
+    fn delete_returning(
+        &self,
+        table: &SharedTable,
+        delete: &str,
+        gone: &mut Removed,
+    ) -> Result<usize> {
+        let mut figures = vec!["epoch_us(updated_at)::VARCHAR".to_string()];
+        figures.extend(table.decimal_columns().map(|c| format!("{c}::VARCHAR")));
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{delete} RETURNING {}", figures.join(", ")))?;
+        let mut rows = stmt.query([])?;
+        let mut count = 0;
+        while let Some(row) = rows.next()? {
+            count += 1;
+            let version: String = row.get(0)?;
+            let sums = (1..figures.len())
+                .map(|i| row.get::<_, Option<String>>(i))
+                .collect::<duckdb::Result<Vec<_>>>()?;
+            gone.add(&version, &sums);
+        }
+        Ok(count)
     }
 
     /// Remove every row of `table` (the role may no longer read it). Returns the rows removed.
