@@ -32,6 +32,8 @@ pub struct LoadCounts {
     /// A delta only: the checksum of the mirror's rows it replaced or deleted, so verification
     /// can tell what the table should now sum to without Postgres summing all of it.
     pub replaced: Option<TableChecksum>,
+    /// A delta only: the checksum of the rows it brought in, as DuckDB read them.
+    pub staged: Option<TableChecksum>,
 }
 
 /// The sync bookkeeping of one mirrored table.
@@ -85,18 +87,15 @@ fn read_csv(table: &SharedTable, path: &Path) -> String {
     )
 }
 
-/// `count, version sum, column sums…` of the rows of `table` that match `filter`, as one
-/// comma-separated text (decimal texts hold no commas).
-fn checksum_select(table: &SharedTable, filter: &str) -> String {
+/// `count, version sum, column sums…` of the rows of `source` (holding `table`'s columns), as
+/// one comma-separated text (decimal texts hold no commas).
+fn checksum_select(table: &SharedTable, source: &str) -> String {
     let mut figures =
         String::from("count(*)::VARCHAR, coalesce(sum(epoch_us(updated_at)), 0)::VARCHAR");
     for column in table.decimal_columns() {
         figures.push_str(&format!(", coalesce(sum({column}), 0)::VARCHAR"));
     }
-    format!(
-        "SELECT concat_ws(',', {figures}) FROM {}{filter}",
-        table.name
-    )
+    format!("SELECT concat_ws(',', {figures}) FROM {source}")
 }
 
 fn parse_checksum(table: &SharedTable, text: &str) -> TableChecksum {
@@ -112,7 +111,12 @@ fn checksums(conn: &Connection, tables: &[&SharedTable]) -> Result<Vec<TableChec
     let sql = tables
         .iter()
         .enumerate()
-        .map(|(k, t)| format!("SELECT {k} AS k, ({}) AS figures", checksum_select(t, "")))
+        .map(|(k, t)| {
+            format!(
+                "SELECT {k} AS k, ({}) AS figures",
+                checksum_select(t, t.name)
+            )
+        })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     let mut stmt = conn.prepare(&format!("{sql} ORDER BY k"))?;
@@ -276,6 +280,7 @@ impl SyncWriter {
             // Nothing written since the watermark: the common case, kept cheap.
             return Ok(LoadCounts {
                 replaced: Some(TableChecksum::empty(table)),
+                staged: Some(TableChecksum::empty(table)),
                 ..LoadCounts::default()
             });
         }
@@ -293,6 +298,7 @@ impl SyncWriter {
                     rows_in: 0,
                     rows_deleted,
                     replaced: None,
+                    staged: None,
                 });
             }
             // The first pull of a table: straight from the file, no staging.
@@ -304,12 +310,21 @@ impl SyncWriter {
                 rows_in: rows_in as u64,
                 rows_deleted: 0,
                 replaced: None,
+                staged: None,
             });
         }
         self.conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP TABLE sync_stage AS SELECT * FROM {}",
             read_csv(table, path)
         ))?;
+        let staged = match mode {
+            LoadMode::Full => None,
+            LoadMode::Delta => {
+                let sql = checksum_select(table, "sync_stage");
+                let text: String = self.conn.query_row(&sql, [], |r| r.get(0))?;
+                Some(parse_checksum(table, &text))
+            }
+        };
         let (rows_deleted, replaced) = match mode {
             LoadMode::Full => {
                 let deleted = self.conn.execute(
@@ -354,6 +369,7 @@ impl SyncWriter {
             rows_in: rows_in as u64,
             rows_deleted: rows_deleted as u64,
             replaced,
+            staged,
         })
     }
 
@@ -394,6 +410,22 @@ impl SyncWriter {
     /// the mirror as this (uncommitted) run sees it.
     pub fn checksum(&self, table: &SharedTable) -> Result<TableChecksum> {
         checksum(&self.conn, table)
+    }
+
+    /// Row counts of several tables in one query (cheap: no column is read).
+    pub fn row_counts(&self, tables: &[&SharedTable]) -> Result<Vec<i64>> {
+        if tables.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = tables
+            .iter()
+            .enumerate()
+            .map(|(k, t)| format!("SELECT {k} AS k, count(*) AS n FROM {}", t.name))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut stmt = self.conn.prepare(&format!("{sql} ORDER BY k"))?;
+        let rows = stmt.query_map([], |r| r.get::<_, i64>(1))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     /// [`SyncWriter::checksum`] of several tables in one query.

@@ -271,6 +271,7 @@ async fn run_once(
         rows_in: 0,
         rows_deleted: 0,
         replaced: BTreeMap::new(),
+        staged: BTreeMap::new(),
     }
     .apply(&mut snapshot)
     .await;
@@ -340,8 +341,10 @@ struct Run<'a> {
     /// Rows brought in and removed so far, repairs included.
     rows_in: u64,
     rows_deleted: u64,
-    /// Per table loaded as a delta: the checksum of the laptop's rows it replaced.
+    /// Per table loaded as a delta: the checksum of the laptop's rows it replaced, and of the
+    /// rows it brought in.
     replaced: BTreeMap<&'static str, TableChecksum>,
+    staged: BTreeMap<&'static str, TableChecksum>,
 }
 
 /// A table's file, waiting for the DuckDB worker.
@@ -373,6 +376,9 @@ impl Run<'_> {
             Ok(counts) => {
                 if let Some(replaced) = counts.replaced {
                     self.replaced.insert(table, replaced);
+                }
+                if let Some(staged) = counts.staged {
+                    self.staged.insert(table, staged);
                 }
                 self.rows_in += counts.rows_in;
                 self.rows_deleted += counts.rows_deleted;
@@ -534,12 +540,29 @@ impl Run<'_> {
             || !same_source
             || last_full.is_none_or(|t| self.started - t > Duration::hours(full_every));
 
+        // Large tables checked from their changes this run (unless a change of visibility
+        // later asks for a whole sum): readable, with an agreed checksum, loaded as a delta.
+        let from_changes: Vec<&'static SharedTable> = SHARED_TABLES
+            .iter()
+            .filter(|t| {
+                let state = states.get(t.name);
+                catalog.tables[t.name].selectable
+                    && !full
+                    && state.is_some_and(|s| s.rows > small_rows && s.checksum.is_some())
+                    && since_for(t.name).is_some()
+            })
+            .collect();
+
         // Copy and apply overlap: DuckDB loads table n on a worker thread (which owns the
-        // run's transaction meanwhile) while Postgres streams table n + 1.
+        // run's transaction meanwhile) while Postgres streams table n + 1. Before its first
+        // load the worker sums the large tables as the last run left them, while Postgres is
+        // still busy: the check that nothing changed them behind the app's back.
         let (jobs, queue) = std::sync::mpsc::channel::<LoadJob>();
         let (report, loaded) = std::sync::mpsc::channel::<Loaded>();
         let cancel = self.options.cancel.clone();
+        let to_sum_first = from_changes.clone();
         let worker = std::thread::spawn(move || {
+            let before = writer.checksums(&to_sum_first);
             for job in queue {
                 if cancel.load(Ordering::Relaxed) {
                     break;
@@ -551,7 +574,7 @@ impl Run<'_> {
                     break;
                 }
             }
-            writer
+            (writer, before)
         });
         let mut changed: BTreeSet<&'static str> = BTreeSet::new();
         let mut full_tables = Vec::new();
@@ -617,10 +640,7 @@ impl Run<'_> {
                 .iter()
                 .filter(|t| catalog.tables[t.name].selectable)
                 .map(|t| {
-                    let state = states.get(t.name);
-                    let small = state.is_none_or(|s| s.rows <= small_rows);
-                    let has_baseline = state.is_some_and(|s| s.checksum.is_some());
-                    let since = since_for(t.name).filter(|_| !full && !small && has_baseline);
+                    let since = since_for(t.name).filter(|_| from_changes.contains(&t));
                     (t, since)
                 })
                 .collect();
@@ -640,9 +660,11 @@ impl Run<'_> {
         for done in loaded {
             self.applied(done, &mut changed, &unreadable, &mut notes, &mut failure);
         }
-        let writer = worker
+        let (writer, before) = worker
             .join()
             .map_err(|_| WorkflowError::Invalid("the sync's DuckDB worker panicked".into()))?;
+        let before: BTreeMap<&'static str, TableChecksum> =
+            from_changes.iter().map(|t| t.name).zip(before?).collect();
         if let Some(e) = failure {
             return Err(e);
         }
@@ -659,6 +681,7 @@ impl Run<'_> {
                 &states,
                 full,
                 postgres_checksums,
+                before,
                 &mut changed,
                 &mut full_tables,
             )
@@ -704,9 +727,16 @@ impl Run<'_> {
     }
 
     /// Compare Postgres and the mirrors, every table the login may read; pull a differing
-    /// table again, then insist. Postgres' figures for a table are its sum over every row,
-    /// or, for a large table loaded as a delta, the checksum agreed last time plus the rows
-    /// written since minus the versions they replaced on the laptop.
+    /// table again, then insist.
+    ///
+    /// A table is summed whole on both sides, except a large table loaded as a delta, which is
+    /// checked from its changes: the laptop's copy before this run must equal the checksum
+    /// both sides agreed on last run (nothing changed it behind the app's back), the rows that
+    /// arrived must sum as Postgres sums the rows written since the watermark (nothing was
+    /// lost or altered on the way), and the row count after must be the count before, minus
+    /// the rows removed, plus the rows that arrived. The table then holds the agreed checksum
+    /// minus what was removed plus what arrived, which becomes the next run's agreed checksum
+    /// and so is checked against the file at the start of the next run.
     #[allow(clippy::too_many_arguments)]
     async fn verify(
         &mut self,
@@ -716,6 +746,7 @@ impl Run<'_> {
         states: &BTreeMap<String, ballast_storage::TableSyncState>,
         full: bool,
         mut postgres_checksums: BTreeMap<&'static str, (Option<String>, TableChecksum)>,
+        before: BTreeMap<&'static str, TableChecksum>,
         changed: &mut BTreeSet<&'static str>,
         full_tables: &mut Vec<String>,
     ) -> Result<AgreedVerification> {
@@ -723,8 +754,8 @@ impl Run<'_> {
             .iter()
             .filter(|t| catalog.tables[t.name].selectable)
             .collect();
-        // Per table: the checksum both sides agree on, and whether Postgres' side came from
-        // changes (which a change of visibility would not show).
+        // Per table: the checksum both sides agree on, and whether it came from changes
+        // (which a change of visibility would not show).
         let mut agreed: BTreeMap<&'static str, (TableChecksum, bool)> = BTreeMap::new();
         let mut repairs: BTreeMap<&'static str, String> = BTreeMap::new();
         let depends_on_change = |t: &SharedTable, changed: &BTreeSet<&'static str>| {
@@ -747,52 +778,110 @@ impl Run<'_> {
             if due.is_empty() {
                 break;
             }
-            let mut expected: BTreeMap<&'static str, (TableChecksum, bool)> = BTreeMap::new();
-            let mut to_sum: Vec<&'static SharedTable> = Vec::new();
+            // `Ok(agreed)` or `Err(difference)` per table checked from its changes; the rest
+            // are summed whole below.
+            let mut outcomes: Vec<(
+                &'static SharedTable,
+                bool,
+                std::result::Result<TableChecksum, String>,
+            )> = Vec::new();
+            let mut whole: Vec<&'static SharedTable> = Vec::new();
+            let mut counted: Vec<(&'static SharedTable, TableChecksum)> = Vec::new();
             for table in &due {
-                let derived = match postgres_checksums.remove(table.name) {
-                    Some((None, whole)) => {
-                        expected.insert(table.name, (whole, false));
-                        continue;
-                    }
-                    Some((Some(_), added)) if !depends_on_change(table, changed) => {
-                        let baseline = states.get(table.name).and_then(|s| s.checksum.as_ref());
-                        match (baseline, self.replaced.get(table.name)) {
-                            (Some(base), Some(replaced)) => base.derive(&added, replaced),
-                            _ => None,
-                        }
+                let prefetched = postgres_checksums.remove(table.name);
+                let inputs = match prefetched {
+                    Some((Some(_), added)) if !depends_on_change(table, changed) => states
+                        .get(table.name)
+                        .and_then(|s| s.checksum.as_ref())
+                        .zip(before.get(table.name))
+                        .zip(
+                            self.replaced
+                                .get(table.name)
+                                .zip(self.staged.get(table.name)),
+                        )
+                        .map(|((agreed, before), (replaced, staged))| {
+                            (agreed, before, replaced, staged, added)
+                        }),
+                    Some((None, sum)) => {
+                        postgres_checksums.insert(table.name, (None, sum));
+                        None
                     }
                     _ => None,
                 };
-                match derived {
-                    Some(sum) => {
-                        expected.insert(table.name, (sum, true));
-                    }
-                    None => to_sum.push(table),
+                let Some((last, before, replaced, staged, added)) = inputs else {
+                    whole.push(table);
+                    continue;
+                };
+                if let Some(difference) = last.difference(before) {
+                    outcomes.push((
+                        table,
+                        true,
+                        Err(format!(
+                            "changed on the laptop since the last check: {difference}"
+                        )),
+                    ));
+                } else if let Some(difference) = added.difference(staged) {
+                    outcomes.push((
+                        table,
+                        true,
+                        Err(format!(
+                            "the rows written since the last sync arrived altered: {difference}"
+                        )),
+                    ));
+                } else if let Some(after) = before.derive(staged, replaced) {
+                    counted.push((table, after));
+                } else {
+                    whole.push(table);
                 }
             }
-            let asked: Vec<(&SharedTable, Option<&str>)> =
-                to_sum.iter().map(|t| (*t, None)).collect();
-            for (table, sum) in to_sum.iter().zip(snapshot.checksums(&asked).await?) {
-                expected.insert(table.name, (sum, false));
+            let tables: Vec<&SharedTable> = counted.iter().map(|(t, _)| *t).collect();
+            for ((table, after), rows) in counted.into_iter().zip(writer.row_counts(&tables)?) {
+                let outcome = if rows == after.rows {
+                    Ok(after)
+                } else {
+                    Err(format!(
+                        "{rows} rows after the run vs {} expected",
+                        after.rows
+                    ))
+                };
+                outcomes.push((table, true, outcome));
             }
-            let local = writer.checksums(&due)?;
-            for (table, local) in due.iter().zip(local) {
+            // Summed whole: Postgres' sum (prefetched, or asked now) against the laptop's.
+            let unasked: Vec<(&SharedTable, Option<&str>)> = whole
+                .iter()
+                .filter(|t| !postgres_checksums.contains_key(t.name))
+                .map(|t| (*t, None))
+                .collect();
+            let mut asked = snapshot.checksums(&unasked).await?.into_iter();
+            let local = writer.checksums(&whole)?;
+            for (table, local) in whole.iter().zip(local) {
+                let postgres = match postgres_checksums.remove(table.name) {
+                    Some((_, sum)) => sum,
+                    None => asked.next().expect("one sum per table asked"),
+                };
+                let outcome = match postgres.difference(&local) {
+                    None => Ok(local),
+                    Some(difference) => Err(difference),
+                };
+                outcomes.push((table, false, outcome));
+            }
+            outcomes.sort_by_key(|(t, _, _)| SHARED_TABLES.iter().position(|s| s.name == t.name));
+            for (table, from_changes, outcome) in outcomes {
                 self.check_cancel()?;
                 (self.progress)(SyncProgress::Verifying {
                     table: table.name,
                     index: agreed.len(),
                     tables: readable.len(),
                 });
-                let (postgres, from_changes) = expected
-                    .remove(table.name)
-                    .expect("every due table has an expectation");
-                let Some(difference) = postgres.difference(&local) else {
-                    agreed.insert(table.name, (local, from_changes));
-                    continue;
+                let difference = match outcome {
+                    Ok(sum) => {
+                        agreed.insert(table.name, (sum, from_changes));
+                        continue;
+                    }
+                    Err(difference) => difference,
                 };
                 self.repair(snapshot, writer, table, &difference).await?;
-                // Whatever the expectation was, the repaired table is held to Postgres' sum of
+                // Whatever the check was, the repaired table is held to Postgres' sum of
                 // every row.
                 let postgres = snapshot.checksum(table).await?;
                 let again = writer.checksum(table)?;
