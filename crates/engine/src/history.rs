@@ -4,25 +4,25 @@
 //! closes of many assets on common dates; both would otherwise scan the flat `prices` table
 //! once per position. [`PriceHistory::new`] sorts each asset's closes by date (a duplicate
 //! date keeps the last row given) and remembers the whole history's first and last date,
-//! which is what "a window longer than the history" is checked against.
-
-use std::collections::HashMap;
+//! which is what "a window longer than the history" is checked against. A replay looks up
+//! every held asset, so the index uses the engine's fast hash ([`crate::fasthash`]).
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::fasthash::FastMap;
 use crate::model::Price;
 
 /// Closes by asset id, oldest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PriceHistory {
-    by_asset: HashMap<String, Vec<(NaiveDate, Decimal)>>,
+    by_asset: FastMap<String, Vec<(NaiveDate, Decimal)>>,
     range: Option<(NaiveDate, NaiveDate)>,
 }
 
 impl PriceHistory {
     pub fn new(prices: &[Price]) -> PriceHistory {
-        let mut by_asset: HashMap<String, Vec<(NaiveDate, Decimal)>> = HashMap::new();
+        let mut by_asset: FastMap<String, Vec<(NaiveDate, Decimal)>> = FastMap::default();
         let mut range: Option<(NaiveDate, NaiveDate)> = None;
         for p in prices {
             by_asset
