@@ -40,7 +40,7 @@ use serde::Serialize;
 
 use crate::fasthash::{FastMap, FastSet};
 use crate::fx::FxTable;
-use crate::history::PriceHistory;
+use crate::history::{Cursor, PriceHistory};
 use crate::kpi::{self, Entry, Metric, Unit};
 use crate::limits::{self, LimitCheck};
 use crate::model::{Asset, AssetClass, NavPoint, Position, RiskLimit, SectorCoefficient};
@@ -399,70 +399,72 @@ enum Prepared<'d> {
     NoPrice,
 }
 
-/// The change of every held asset over a replay window: its price growth times its
-/// currency's growth against the base, minus one; cash only moves with its currency.
-fn replay_effects<'a>(
-    assets: impl Iterator<Item = (&'a Asset, u32)>,
+/// A replay window being worked out over the held assets: each one's change is its price
+/// growth times its currency's growth against the base, minus one; cash only moves with its
+/// currency.
+struct Replay<'i, 'a> {
+    inputs: &'i ScenarioInputs<'a>,
     from: NaiveDate,
     to: NaiveDate,
-    inputs: &ScenarioInputs,
-) -> Arc<[Effect<'static>]> {
-    // FX growth by (currency id, first date, last date): few currencies, few date pairs.
-    let mut fx_cache: Vec<(u32, NaiveDate, NaiveDate, Option<Decimal>)> = Vec::new();
-    assets
-        .map(|(asset, currency)| replay_effect(asset, currency, from, to, inputs, &mut fx_cache))
-        .collect()
+    /// Id of the base currency among the held assets' currencies.
+    base_currency: Option<u32>,
+    /// FX growth by (currency id, first date, last date): few currencies, few date pairs.
+    fx_cache: Vec<(u32, NaiveDate, NaiveDate, Option<Decimal>)>,
+    /// The held assets are looked up in turn, usually in the price history's own order.
+    cursor: Cursor,
 }
 
-fn replay_effect(
-    asset: &Asset,
-    currency: u32,
-    from: NaiveDate,
-    to: NaiveDate,
-    inputs: &ScenarioInputs,
-    fx_cache: &mut Vec<(u32, NaiveDate, NaiveDate, Option<Decimal>)>,
-) -> Effect<'static> {
-    let unpriced = |why: String| Effect::Unpriced(Cow::Owned(why));
-    let (price_growth, start, end) = if asset.asset_class == AssetClass::Cash {
-        (Decimal::ONE, from, to)
-    } else {
-        let closes = inputs.prices.window(&asset.id, from, to);
-        match closes {
-            [] => return unpriced(format!("no close between {from} and {to}")),
-            [(d, _)] => return unpriced(format!("only one close ({d}) between {from} and {to}")),
-            [(d0, p0), .., (d1, p1)] => {
-                if *p0 <= Decimal::ZERO {
-                    return unpriced(format!("close on {d0} is not positive"));
+impl Replay<'_, '_> {
+    fn effect(&mut self, asset: &Asset, currency: u32) -> Effect<'static> {
+        let (inputs, from, to) = (self.inputs, self.from, self.to);
+        let unpriced = |why: String| Effect::Unpriced(Cow::Owned(why));
+        let (price_growth, start, end) = if asset.asset_class == AssetClass::Cash {
+            (Decimal::ONE, from, to)
+        } else {
+            match inputs
+                .prices
+                .window_after(&mut self.cursor, &asset.id, from, to)
+            {
+                [] => return unpriced(format!("no close between {from} and {to}")),
+                [(d, _)] => {
+                    return unpriced(format!("only one close ({d}) between {from} and {to}"))
                 }
-                (*p1 / *p0, *d0, *d1)
+                [(d0, p0), .., (d1, p1)] => {
+                    if *p0 <= Decimal::ZERO {
+                        return unpriced(format!("close on {d0} is not positive"));
+                    }
+                    (*p1 / *p0, *d0, *d1)
+                }
             }
-        }
-    };
-    let fx_growth = if asset.currency == inputs.base_currency {
-        Some(Decimal::ONE)
-    } else {
-        match fx_cache
-            .iter()
-            .find(|(c, a, b, _)| *c == currency && *a == start && *b == end)
-        {
-            Some((.., growth)) => *growth,
-            None => {
-                let rate = |d: NaiveDate| inputs.fx.rate(&asset.currency, inputs.base_currency, d);
-                let growth = match (rate(start), rate(end)) {
-                    (Some(f0), Some(f1)) if f0 > Decimal::ZERO => Some(f1 / f0),
-                    _ => None,
-                };
-                fx_cache.push((currency, start, end, growth));
-                growth
+        };
+        let fx_growth = if Some(currency) == self.base_currency {
+            Some(Decimal::ONE)
+        } else {
+            match self
+                .fx_cache
+                .iter()
+                .find(|(c, a, b, _)| *c == currency && *a == start && *b == end)
+            {
+                Some((.., growth)) => *growth,
+                None => {
+                    let rate =
+                        |d: NaiveDate| inputs.fx.rate(&asset.currency, inputs.base_currency, d);
+                    let growth = match (rate(start), rate(end)) {
+                        (Some(f0), Some(f1)) if f0 > Decimal::ZERO => Some(f1 / f0),
+                        _ => None,
+                    };
+                    self.fx_cache.push((currency, start, end, growth));
+                    growth
+                }
             }
+        };
+        match fx_growth {
+            Some(fx) => Effect::Change(price_growth * fx - Decimal::ONE),
+            None => unpriced(format!(
+                "no {}→{} FX fixing on or before {start} and {end}",
+                asset.currency, inputs.base_currency
+            )),
         }
-    };
-    match fx_growth {
-        Some(fx) => Effect::Change(price_growth * fx - Decimal::ONE),
-        None => unpriced(format!(
-            "no {}→{} FX fixing on or before {start} and {end}",
-            asset.currency, inputs.base_currency
-        )),
     }
 }
 
@@ -502,6 +504,34 @@ fn book_entries(b: &Book) -> Vec<Entry> {
     ]
 }
 
+/// Long and short totals of a book, one asset's net value at a time.
+#[derive(Default)]
+struct BookSums {
+    long: Decimal,
+    short: Decimal,
+}
+
+impl BookSums {
+    fn add(&mut self, mv: Decimal) {
+        if mv > Decimal::ZERO {
+            self.long += mv;
+        } else {
+            self.short += mv;
+        }
+    }
+
+    fn book(self, nav: Decimal) -> Book {
+        let BookSums { long, short } = self;
+        Book {
+            nav,
+            long,
+            short,
+            gross: long - short,
+            net: long + short,
+        }
+    }
+}
+
 /// A rough cost of running `definition`, for handing out the slow ones first: a pass over
 /// the positions, a little per price shock, more for a replay (a price-history lookup and a
 /// division per held asset, unless another scenario already replayed the window).
@@ -532,6 +562,8 @@ pub struct ScenarioBook<'a> {
     held: Vec<usize>,
     /// Slot of each position.
     position_slot: Vec<u32>,
+    /// Whether some asset is held by more than one position (see [`ScenarioBook::book`]).
+    shared_slots: bool,
     /// Market value of each position.
     values: Vec<Decimal>,
     /// Labels of each position: (position id, asset id, symbol), shared by every result.
@@ -540,6 +572,8 @@ pub struct ScenarioBook<'a> {
     numbers: Vec<Numbers>,
     /// Interned values ([`Interned`]), for turning a shock's filters into tables.
     currencies: Vec<&'a str>,
+    /// Id of the base currency among `currencies`, when a held asset is in it.
+    base_currency: Option<u32>,
     sectors: Vec<&'a str>,
     countries: Vec<&'a str>,
     ratings: Vec<&'a str>,
@@ -635,12 +669,14 @@ impl<'a> ScenarioBook<'a> {
         .map_err(|e| e.to_string());
         let mut book = ScenarioBook {
             inputs,
+            shared_slots: held.len() < position_slot.len(),
             held,
             position_slot,
             values,
             labels,
             facts,
             numbers,
+            base_currency: currencies.ids.get(inputs.base_currency).copied(),
             currencies: currencies.values,
             sectors: sectors.values,
             countries: countries.values,
@@ -683,28 +719,24 @@ impl<'a> ScenarioBook<'a> {
 
     /// Long, short, gross and net of the positions' values (in position order), netted per
     /// asset.
+    ///
+    /// When no asset is held twice, each asset's net is `0 + value`, which `Decimal` gives
+    /// back unchanged, and slots are numbered in position order: [`BookSums`] then adds the
+    /// values up as they come, in the same order, with no netting array.
     fn book(&self, values: impl Iterator<Item = Decimal>, nav: Decimal) -> Book {
-        let mut per_slot = vec![Decimal::ZERO; self.held.len()];
-        for (s, mv) in self.position_slot.iter().zip(values) {
-            per_slot[*s as usize] += mv;
-        }
-        // Slots are numbered in order of first appearance: the same order of summation as
-        // netting by asset in that order.
-        let (mut long, mut short) = (Decimal::ZERO, Decimal::ZERO);
-        for mv in per_slot {
-            if mv > Decimal::ZERO {
-                long += mv;
-            } else {
-                short += mv;
+        let mut sums = BookSums::default();
+        if self.shared_slots {
+            let mut per_slot = vec![Decimal::ZERO; self.held.len()];
+            for (s, mv) in self.position_slot.iter().zip(values) {
+                per_slot[*s as usize] += mv;
             }
+            // Slots are numbered in order of first appearance: the same order of summation
+            // as netting by asset in that order.
+            per_slot.into_iter().for_each(|mv| sums.add(mv));
+        } else {
+            values.for_each(|mv| sums.add(mv));
         }
-        Book {
-            nav,
-            long,
-            short,
-            gross: long - short,
-            net: long + short,
-        }
+        sums.book(nav)
     }
 
     /// The maximum drawdown of the NAV history's daily returns, with `extra` appended as one
@@ -862,15 +894,20 @@ impl<'a> ScenarioBook<'a> {
         }
         // Worked out without the lock, so another window's replay need not wait; if two
         // threads race on the same window, the first to finish is kept.
-        let effects = replay_effects(
-            self.held
-                .iter()
-                .zip(&self.facts)
-                .map(|(&k, f)| (&self.inputs.assets[k], f.currency)),
+        let mut replay = Replay {
+            inputs: &self.inputs,
             from,
             to,
-            &self.inputs,
-        );
+            base_currency: self.base_currency,
+            fx_cache: Vec::new(),
+            cursor: Cursor::default(),
+        };
+        let effects: Arc<[Effect<'static>]> = self
+            .held
+            .iter()
+            .zip(&self.facts)
+            .map(|(&k, f)| replay.effect(&self.inputs.assets[k], f.currency))
+            .collect();
         let mut replays = self.replays.lock().expect("replay cache");
         if let Some(e) = cached(&replays) {
             return e;
@@ -1154,6 +1191,8 @@ impl<'a> ScenarioBook<'a> {
         let mut unpriced_seen: FastSet<(usize, u32)> = FastSet::default();
         let mut positions = Vec::with_capacity(inputs.positions.len());
         let mut total_pnl = Decimal::ZERO;
+        // The book after, summed on the way when no asset is held twice ([`ScenarioBook::book`]).
+        let mut after_sums = BookSums::default();
         // One position's contributions, copied out at their exact length.
         let mut scratch: Vec<Contribution> = Vec::with_capacity(prepared.len());
 
@@ -1214,6 +1253,10 @@ impl<'a> ScenarioBook<'a> {
                 t.positions += 1;
             }
             total_pnl += pnl;
+            let value_after = mv + pnl;
+            if !self.shared_slots {
+                after_sums.add(value_after);
+            }
             positions.push(PositionResult {
                 position_id: labels[0].clone(),
                 asset_id: labels[1].clone(),
@@ -1221,7 +1264,7 @@ impl<'a> ScenarioBook<'a> {
                 market_value: mv,
                 change,
                 pnl,
-                value_after: mv + pnl,
+                value_after,
                 contributions: scratch.to_vec(),
             });
         }
@@ -1243,7 +1286,11 @@ impl<'a> ScenarioBook<'a> {
             .collect();
         let redeemed: Decimal = redemptions.iter().map(|r| r.amount).sum();
 
-        let after = self.book(positions.iter().map(|p| p.value_after), nav_shocked);
+        let after = if self.shared_slots {
+            self.book(positions.iter().map(|p| p.value_after), nav_shocked)
+        } else {
+            after_sums.book(nav_shocked)
+        };
         let pnl_pct = (inputs.nav > Decimal::ZERO)
             .then(|| decimal_to_f64(total_pnl) / decimal_to_f64(inputs.nav));
 
