@@ -504,6 +504,26 @@ fn book_entries(b: &Book) -> Vec<Entry> {
     ]
 }
 
+/// `x + 0` as `Decimal` computes it, without the call: `x` itself, but a zero of any scale
+/// or sign comes back as a plain `0` (pinned by a test against `+`).
+fn plus_zero(x: Decimal) -> Decimal {
+    if x.is_zero() {
+        Decimal::ZERO
+    } else {
+        x
+    }
+}
+
+/// `d > 0` without the call into `Decimal`'s comparison (a zero may carry either sign).
+fn is_positive(d: Decimal) -> bool {
+    d.is_sign_positive() && !d.is_zero()
+}
+
+/// `d < −1`, comparing only when the sign says it can be.
+fn below_minus_one(d: Decimal) -> bool {
+    d.is_sign_negative() && d < -Decimal::ONE
+}
+
 /// Long and short totals of a book, one asset's net value at a time.
 #[derive(Default)]
 struct BookSums {
@@ -513,7 +533,7 @@ struct BookSums {
 
 impl BookSums {
     fn add(&mut self, mv: Decimal) {
-        if mv > Decimal::ZERO {
+        if is_positive(mv) {
             self.long += mv;
         } else {
             self.short += mv;
@@ -1221,14 +1241,15 @@ impl<'a> ScenarioBook<'a> {
                         }
                     }
                     Effect::Change(r) => {
-                        if r < -Decimal::ONE {
+                        if below_minus_one(r) {
                             return Err(ScenarioError::NegativePrice {
                                 shock: Some(i + 1),
                                 asset: inputs.assets[self.held[s as usize]].symbol.clone(),
                                 change_pct: (r * Decimal::ONE_HUNDRED).round_dp(4).normalize(),
                             });
                         }
-                        change += r;
+                        // `0 + r` is `r` exactly: the first change needs no addition.
+                        change = if scratch.is_empty() { r } else { change + r };
                         scratch.push(Contribution {
                             shock: i + 1,
                             shock_type: kinds[i],
@@ -1238,22 +1259,31 @@ impl<'a> ScenarioBook<'a> {
                     }
                 }
             }
-            if change < -Decimal::ONE {
+            if below_minus_one(change) {
                 return Err(ScenarioError::NegativePrice {
                     shock: None,
                     asset: inputs.assets[self.held[s as usize]].symbol.clone(),
                     change_pct: (change * Decimal::ONE_HUNDRED).round_dp(4).normalize(),
                 });
             }
-            let mut pnl = Decimal::ZERO;
             for c in &scratch {
-                pnl += c.pnl;
                 let t = &mut by_shock[c.shock - 1];
                 t.pnl += c.pnl;
                 t.positions += 1;
             }
-            total_pnl += pnl;
-            let value_after = mv + pnl;
+            // Most positions in most scenarios are untouched: their P/L is 0, and the sums
+            // take the shortcuts of `Decimal`'s own addition of a zero ([`plus_zero`]).
+            let pnl = match scratch.as_slice() {
+                [] => Decimal::ZERO,
+                [first, rest @ ..] => rest.iter().fold(first.pnl, |sum, c| sum + c.pnl),
+            };
+            let value_after = if scratch.is_empty() {
+                total_pnl = plus_zero(total_pnl);
+                plus_zero(mv)
+            } else {
+                total_pnl += pnl;
+                mv + pnl
+            };
             if !self.shared_slots {
                 after_sums.add(value_after);
             }
@@ -1389,4 +1419,52 @@ pub fn run_scenario(
 ) -> Result<ScenarioResult, ScenarioError> {
     definition.validate_shape()?;
     ScenarioBook::new(*inputs)?.run(definition)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Zeros of several scales and both signs, small and large values, the extreme scale.
+    fn samples() -> Vec<Decimal> {
+        let mut out: Vec<Decimal> = [
+            "0",
+            "0.00",
+            "-0",
+            "-0.00",
+            "0.0000000000000000000000000000",
+            "1",
+            "-1",
+            "-1.00",
+            "-1.0000000001",
+            "-0.9999999999",
+            "0.01",
+            "-0.01",
+            "123456.78",
+            "-987654321.12",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "0.0000000000000000000000000001",
+            "-7.9228162514264337593543950335",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+        out.push(Decimal::from_parts(0, 0, 0, true, 2)); // a negative zero
+        out
+    }
+
+    #[test]
+    fn shortcuts_match_decimal_bit_for_bit() {
+        for x in samples() {
+            assert_eq!(
+                plus_zero(x).serialize(),
+                (x + Decimal::ZERO).serialize(),
+                "{x} + 0"
+            );
+            assert_eq!(x.serialize(), (Decimal::ZERO + x).serialize(), "0 + {x}");
+            assert_eq!(is_positive(x), x > Decimal::ZERO, "{x} > 0");
+            assert_eq!(below_minus_one(x), x < -Decimal::ONE, "{x} < -1");
+        }
+    }
 }
