@@ -553,9 +553,10 @@ fn is_positive(d: Decimal) -> bool {
     d.is_sign_positive() && !d.is_zero()
 }
 
-/// `d < −1`, comparing only when the sign says it can be.
+/// `d < −1` without the call into `Decimal`'s comparison: a negative sign and a mantissa
+/// above `10^scale`.
 fn below_minus_one(d: Decimal) -> bool {
-    d.is_sign_negative() && d < -Decimal::ONE
+    d.is_sign_negative() && d.mantissa().unsigned_abs() > 10u128.pow(d.scale())
 }
 
 /// Long and short totals of a book, one asset's net value at a time.
@@ -1539,6 +1540,11 @@ mod tests {
             for r in samples() {
                 check(v, r);
             }
+        }
+        for _ in 0..100_000 {
+            let d = random(&mut rng);
+            assert_eq!(below_minus_one(d), d < -Decimal::ONE, "{d} < -1");
+            assert_eq!(is_positive(d), d > Decimal::ZERO, "{d} > 0");
         }
     }
 
