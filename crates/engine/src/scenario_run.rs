@@ -97,7 +97,79 @@ pub struct PositionResult {
     pub change: Decimal,
     pub pnl: Decimal,
     pub value_after: Decimal,
-    pub contributions: Vec<Contribution>,
+    pub contributions: Trace,
+}
+
+/// The contributions to one position, in shock order. Most positions have none or one, kept
+/// without a heap allocation of their own (a run moves thousands of positions); reads as a
+/// slice of [`Contribution`]s and serialises (and prints) as a list.
+#[derive(Clone, Default)]
+pub struct Trace(TraceRepr);
+
+#[derive(Clone, Default)]
+enum TraceRepr {
+    #[default]
+    None,
+    One(Contribution),
+    Many(Vec<Contribution>),
+}
+
+impl Trace {
+    fn from_slice(contributions: &[Contribution]) -> Trace {
+        Trace(match contributions {
+            [] => TraceRepr::None,
+            [c] => TraceRepr::One(c.clone()),
+            many => TraceRepr::Many(many.to_vec()),
+        })
+    }
+}
+
+impl From<Vec<Contribution>> for Trace {
+    fn from(contributions: Vec<Contribution>) -> Trace {
+        match contributions.len() {
+            0 | 1 => Trace::from_slice(&contributions),
+            _ => Trace(TraceRepr::Many(contributions)),
+        }
+    }
+}
+
+impl std::ops::Deref for Trace {
+    type Target = [Contribution];
+
+    fn deref(&self) -> &[Contribution] {
+        match &self.0 {
+            TraceRepr::None => &[],
+            TraceRepr::One(c) => std::slice::from_ref(c),
+            TraceRepr::Many(v) => v,
+        }
+    }
+}
+
+impl<'t> IntoIterator for &'t Trace {
+    type Item = &'t Contribution;
+    type IntoIter = std::slice::Iter<'t, Contribution>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Trace {
+    fn eq(&self, other: &Trace) -> bool {
+        **self == **other
+    }
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Trace {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -1248,7 +1320,7 @@ impl<'a> ScenarioBook<'a> {
         let mut total_pnl = Decimal::ZERO;
         // The book after, summed on the way when no asset is held twice ([`ScenarioBook::book`]).
         let mut after_sums = BookSums::default();
-        // One position's contributions, copied out at their exact length.
+        // One position's contributions, copied out into its [`Trace`].
         let mut scratch: Vec<Contribution> = Vec::with_capacity(prepared.len());
 
         for ((&s, &mv), labels) in self
@@ -1330,7 +1402,7 @@ impl<'a> ScenarioBook<'a> {
                 change,
                 pnl,
                 value_after,
-                contributions: scratch.to_vec(),
+                contributions: Trace::from_slice(&scratch),
             });
         }
 
@@ -1545,6 +1617,27 @@ mod tests {
             let d = random(&mut rng);
             assert_eq!(below_minus_one(d), d < -Decimal::ONE, "{d} < -1");
             assert_eq!(is_positive(d), d > Decimal::ZERO, "{d} > 0");
+        }
+    }
+
+    #[test]
+    fn a_trace_reads_prints_and_serialises_as_a_list() {
+        let c = |shock: usize| Contribution {
+            shock,
+            shock_type: "equity",
+            change: Decimal::new(-2, 1),
+            pnl: Decimal::new(-12_345, 2),
+        };
+        for list in [vec![], vec![c(1)], vec![c(1), c(3)]] {
+            let trace = Trace::from_slice(&list);
+            assert_eq!(&*trace, list.as_slice());
+            assert_eq!(trace, Trace::from(list.clone()));
+            assert_eq!(trace.iter().count(), (&trace).into_iter().count());
+            assert_eq!(format!("{trace:?}"), format!("{list:?}"));
+            assert_eq!(
+                serde_json::to_string(&trace).unwrap(),
+                serde_json::to_string(&list).unwrap()
+            );
         }
     }
 
