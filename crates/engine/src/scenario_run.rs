@@ -25,8 +25,10 @@
 //! - Speed: [`ScenarioBook`] indexes a book once (the held assets' attributes in compact
 //!   arrays with text as small integers, KPIs and limits before, NAV-history returns) for any
 //!   number of scenarios, and a shock's filters become tables over the distinct values, so a
-//!   position costs no string comparison or hash lookup. Position labels are shared
-//!   `Arc<str>`s; a replay's per-asset changes are worked out once per window and book.
+//!   position costs no string comparison or hash lookup. A position's result holds its labels
+//!   inline ([`Label`]) and none or one contribution without an allocation ([`Trace`]); a
+//!   contribution's P/L is rounded in integer arithmetic when the product fits
+//!   (`money_change`); a replay's per-asset changes are worked out once per window and book.
 //!   [`ScenarioBook::run_all`] hands the slowest definitions out first (`benches/scenarios.rs`).
 
 use std::borrow::Cow;
@@ -85,19 +87,84 @@ pub struct Contribution {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PositionResult {
-    /// Shared with the book (no copy per scenario); serialised as a string.
-    #[serde(serialize_with = "as_str")]
-    pub position_id: Arc<str>,
-    #[serde(serialize_with = "as_str")]
-    pub asset_id: Arc<str>,
-    #[serde(serialize_with = "as_str")]
-    pub symbol: Arc<str>,
+    pub position_id: Label,
+    pub asset_id: Label,
+    pub symbol: Label,
     pub market_value: Decimal,
     /// `Σ` of the contributions' changes.
     pub change: Decimal,
     pub pnl: Decimal,
     pub value_after: Decimal,
     pub contributions: Trace,
+}
+
+/// A position's id, asset id or symbol in a result; reads as a `str`, prints and serialises
+/// as a string. Up to [`Label::INLINE`] bytes (a UUID's 36 included) it is kept inline: a run
+/// copies one per position, which costs less than sharing a string between the results (an
+/// atomic count on the way in, and again when the result is dropped). A longer one is shared.
+#[derive(Clone)]
+pub struct Label(LabelRepr);
+
+#[derive(Clone)]
+enum LabelRepr {
+    Inline { len: u8, bytes: [u8; Label::INLINE] },
+    Shared(Arc<str>),
+}
+
+impl Label {
+    /// The longest label kept inline, in bytes.
+    pub const INLINE: usize = 38;
+}
+
+impl From<&str> for Label {
+    fn from(text: &str) -> Label {
+        Label(match u8::try_from(text.len()) {
+            Ok(len) if text.len() <= Label::INLINE => {
+                let mut bytes = [0; Label::INLINE];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                LabelRepr::Inline { len, bytes }
+            }
+            _ => LabelRepr::Shared(Arc::from(text)),
+        })
+    }
+}
+
+impl std::ops::Deref for Label {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match &self.0 {
+            LabelRepr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
+                .expect("an inline label is a whole str"),
+            LabelRepr::Shared(text) => text,
+        }
+    }
+}
+
+impl PartialEq for Label {
+    fn eq(&self, other: &Label) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Label {}
+
+impl std::fmt::Debug for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl Serialize for Label {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self)
+    }
 }
 
 /// The contributions to one position, in shock order. Most positions have none or one, kept
@@ -260,10 +327,6 @@ impl ScenarioResult {
     pub fn breached(&self) -> impl Iterator<Item = &LimitCheck> {
         self.limits_after.iter().filter(|c| c.breached)
     }
-}
-
-fn as_str<S: serde::Serializer>(value: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(value)
 }
 
 fn eq_ci(a: &str, b: &str) -> bool {
@@ -694,7 +757,7 @@ pub struct ScenarioBook<'a> {
     /// Market value of each position.
     values: Vec<Decimal>,
     /// Labels of each position: (position id, asset id, symbol), shared by every result.
-    labels: Vec<[Arc<str>; 3]>,
+    labels: Vec<[Label; 3]>,
     facts: Vec<Facts>,
     numbers: Vec<Numbers>,
     /// Interned values ([`Interned`]), for turning a shock's filters into tables.
@@ -749,7 +812,7 @@ impl<'a> ScenarioBook<'a> {
         );
         let mut facts = Vec::with_capacity(held.len());
         let mut numbers = Vec::with_capacity(held.len());
-        let mut symbols: Vec<Arc<str>> = Vec::with_capacity(held.len());
+        let mut symbols: Vec<Label> = Vec::with_capacity(held.len());
         for &k in &held {
             let a = &inputs.assets[k];
             facts.push(Facts {
@@ -768,7 +831,7 @@ impl<'a> ScenarioBook<'a> {
                 beta: a.beta,
                 maturity: a.maturity,
             });
-            symbols.push(Arc::from(a.symbol.as_str()));
+            symbols.push(Label::from(a.symbol.as_str()));
         }
         let labels = inputs
             .positions
@@ -776,8 +839,8 @@ impl<'a> ScenarioBook<'a> {
             .zip(&position_slot)
             .map(|(p, s)| {
                 [
-                    Arc::from(p.id.as_str()),
-                    Arc::from(p.asset_id.as_str()),
+                    Label::from(p.id.as_str()),
+                    Label::from(p.asset_id.as_str()),
                     symbols[*s as usize].clone(),
                 ]
             })
@@ -1617,6 +1680,28 @@ mod tests {
             let d = random(&mut rng);
             assert_eq!(below_minus_one(d), d < -Decimal::ONE, "{d} < -1");
             assert_eq!(is_positive(d), d > Decimal::ZERO, "{d} > 0");
+        }
+    }
+
+    #[test]
+    fn a_label_reads_prints_and_serialises_as_its_text() {
+        let uuid = "0b6f3c1e-4a55-4d2b-9a8e-3f1c2d4e5f60";
+        let long = "x".repeat(Label::INLINE + 1);
+        for text in ["", "P00042", "BRK.B", "Zürich Ré", uuid, &long[1..], &long] {
+            let label = Label::from(text);
+            let inline = matches!(label.0, LabelRepr::Inline { .. });
+            assert_eq!(inline, text.len() <= Label::INLINE, "{text}");
+            assert_eq!(&*label, text);
+            assert_eq!(label.clone(), label);
+            assert_eq!(label.to_string(), text);
+            assert_eq!(
+                format!("{label:?}"),
+                format!("{:?}", Arc::<str>::from(text))
+            );
+            assert_eq!(
+                serde_json::to_string(&label).unwrap(),
+                serde_json::to_string(text).unwrap()
+            );
         }
     }
 
