@@ -191,21 +191,26 @@ enum TraceRepr {
 }
 
 impl Trace {
-    fn from_slice(contributions: &[Contribution]) -> Trace {
-        Trace(match contributions {
-            [] => TraceRepr::None,
-            [c] => TraceRepr::One(c.clone()),
-            many => TraceRepr::Many(many.to_vec()),
-        })
+    fn push(&mut self, c: Contribution) {
+        self.0 = match std::mem::take(&mut self.0) {
+            TraceRepr::None => TraceRepr::One(c),
+            TraceRepr::One(first) => TraceRepr::Many(vec![first, c]),
+            TraceRepr::Many(mut all) => {
+                all.push(c);
+                TraceRepr::Many(all)
+            }
+        };
     }
 }
 
 impl From<Vec<Contribution>> for Trace {
     fn from(contributions: Vec<Contribution>) -> Trace {
+        let mut trace = Trace::default();
         match contributions.len() {
-            0 | 1 => Trace::from_slice(&contributions),
-            _ => Trace(TraceRepr::Many(contributions)),
+            0 | 1 => contributions.into_iter().for_each(|c| trace.push(c)),
+            _ => trace.0 = TraceRepr::Many(contributions),
         }
+        trace
     }
 }
 
@@ -1392,8 +1397,6 @@ impl<'a> ScenarioBook<'a> {
         let mut total_pnl = Decimal::ZERO;
         // The book after, summed on the way when no asset is held twice ([`ScenarioBook::book`]).
         let mut after_sums = BookSums::default();
-        // One position's contributions, copied out into its [`Trace`].
-        let mut scratch: Vec<Contribution> = Vec::with_capacity(prepared.len());
 
         for ((&s, &mv), labels) in self
             .position_slot
@@ -1402,7 +1405,7 @@ impl<'a> ScenarioBook<'a> {
             .zip(&self.labels)
         {
             let f = &self.facts[s as usize];
-            scratch.clear();
+            let mut trace = Trace::default();
             let mut change = Decimal::ZERO;
             for (i, shock) in prepared.iter().enumerate() {
                 match self.effect(shock, s as usize, f) {
@@ -1428,8 +1431,8 @@ impl<'a> ScenarioBook<'a> {
                             });
                         }
                         // `0 + r` is `r` exactly: the first change needs no addition.
-                        change = if scratch.is_empty() { r } else { change + r };
-                        scratch.push(Contribution {
+                        change = if trace.is_empty() { r } else { change + r };
+                        trace.push(Contribution {
                             shock: i + 1,
                             shock_type: kinds[i],
                             change: r,
@@ -1445,18 +1448,18 @@ impl<'a> ScenarioBook<'a> {
                     change_pct: (change * Decimal::ONE_HUNDRED).round_dp(4).normalize(),
                 });
             }
-            for c in &scratch {
+            for c in &trace {
                 let t = &mut by_shock[c.shock - 1];
                 t.pnl += c.pnl;
                 t.positions += 1;
             }
             // Most positions in most scenarios are untouched: their P/L is 0, and the sums
             // take the shortcuts of `Decimal`'s own addition of a zero ([`plus_zero`]).
-            let pnl = match scratch.as_slice() {
+            let pnl = match &*trace {
                 [] => Decimal::ZERO,
                 [first, rest @ ..] => rest.iter().fold(first.pnl, |sum, c| sum + c.pnl),
             };
-            let value_after = if scratch.is_empty() {
+            let value_after = if trace.is_empty() {
                 total_pnl = plus_zero(total_pnl);
                 plus_zero(mv)
             } else {
@@ -1474,7 +1477,7 @@ impl<'a> ScenarioBook<'a> {
                 change,
                 pnl,
                 value_after,
-                contributions: Trace::from_slice(&scratch),
+                contributions: trace,
             });
         }
 
@@ -1723,7 +1726,8 @@ mod tests {
             pnl: Decimal::new(-12_345, 2),
         };
         for list in [vec![], vec![c(1)], vec![c(1), c(3)]] {
-            let trace = Trace::from_slice(&list);
+            let mut trace = Trace::default();
+            list.iter().for_each(|c| trace.push(c.clone()));
             assert_eq!(&*trace, list.as_slice());
             assert_eq!(trace, Trace::from(list.clone()));
             assert_eq!(trace.iter().count(), (&trace).into_iter().count());
