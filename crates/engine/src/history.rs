@@ -10,7 +10,7 @@
 //! by asset): the closes are kept in one array, asset after asset in order of first
 //! appearance, and [`PriceHistory::window_after`] tries the asset after the previous one
 //! before it hashes, so such a walk reads memory in order instead of probing a table at
-//! random. The index uses the engine's fast hash ([`crate::fasthash`]).
+//! random. The index uses the engine's fast hash (`fasthash`).
 
 use std::ops::Range;
 
