@@ -5,48 +5,73 @@
 //! once per position. [`PriceHistory::new`] sorts each asset's closes by date (a duplicate
 //! date keeps the last row given) and remembers the whole history's first and last date,
 //! which is what "a window longer than the history" is checked against.
+//!
+//! A replay looks up every held asset, usually in the order the prices came in (both sorted
+//! by asset): the closes are kept in one array, asset after asset in order of first
+//! appearance, and [`PriceHistory::window_after`] tries the asset after the previous one
+//! before it hashes, so such a walk reads memory in order instead of probing a table at
+//! random. The index uses the engine's fast hash (`fasthash`).
 
-use std::collections::HashMap;
+use std::ops::Range;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+use crate::fasthash::FastMap;
 use crate::model::Price;
 
 /// Closes by asset id, oldest first.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct PriceHistory {
-    by_asset: HashMap<String, Vec<(NaiveDate, Decimal)>>,
+    /// Asset ids in order of first appearance, and where each one's closes lie in `closes`.
+    assets: Vec<(String, Range<usize>)>,
+    /// Index into `assets` by asset id.
+    index: FastMap<String, usize>,
+    closes: Vec<(NaiveDate, Decimal)>,
     range: Option<(NaiveDate, NaiveDate)>,
 }
 
+/// Where the last lookup of a walk over many assets found its asset (see
+/// [`PriceHistory::window_after`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cursor(usize);
+
 impl PriceHistory {
     pub fn new(prices: &[Price]) -> PriceHistory {
-        let mut by_asset: HashMap<String, Vec<(NaiveDate, Decimal)>> = HashMap::new();
+        let mut index: FastMap<String, usize> = FastMap::default();
+        let mut grouped: Vec<(&str, Vec<(NaiveDate, Decimal)>)> = Vec::new();
         let mut range: Option<(NaiveDate, NaiveDate)> = None;
         for p in prices {
-            by_asset
-                .entry(p.asset_id.clone())
-                .or_default()
-                .push((p.date, p.close));
+            let k = *index.entry(p.asset_id.clone()).or_insert_with(|| {
+                grouped.push((p.asset_id.as_str(), Vec::new()));
+                grouped.len() - 1
+            });
+            grouped[k].1.push((p.date, p.close));
             range = Some(match range {
                 None => (p.date, p.date),
                 Some((a, b)) => (a.min(p.date), b.max(p.date)),
             });
         }
-        for closes in by_asset.values_mut() {
+        let mut closes: Vec<(NaiveDate, Decimal)> = Vec::with_capacity(prices.len());
+        let mut assets = Vec::with_capacity(grouped.len());
+        for (id, mut rows) in grouped {
             // Stable sort, then keep the last of equal dates.
-            closes.sort_by_key(|(d, _)| *d);
-            let mut deduped: Vec<(NaiveDate, Decimal)> = Vec::with_capacity(closes.len());
-            for c in closes.drain(..) {
-                match deduped.last_mut() {
+            rows.sort_by_key(|(d, _)| *d);
+            let start = closes.len();
+            for c in rows {
+                match closes[start..].last_mut() {
                     Some(last) if last.0 == c.0 => *last = c,
-                    _ => deduped.push(c),
+                    _ => closes.push(c),
                 }
             }
-            *closes = deduped;
+            assets.push((id.to_string(), start..closes.len()));
         }
-        PriceHistory { by_asset, range }
+        PriceHistory {
+            assets,
+            index,
+            closes,
+            range,
+        }
     }
 
     /// The first and last date of any close; `None` when there are no prices.
@@ -56,7 +81,9 @@ impl PriceHistory {
 
     /// All closes of one asset, oldest first (empty when it has none).
     pub fn closes(&self, asset_id: &str) -> &[(NaiveDate, Decimal)] {
-        self.by_asset.get(asset_id).map_or(&[], Vec::as_slice)
+        self.index
+            .get(asset_id)
+            .map_or(&[], |&k| &self.closes[self.assets[k].1.clone()])
     }
 
     /// The closes of one asset dated within `[from, to]`, oldest first.
@@ -66,10 +93,29 @@ impl PriceHistory {
         from: NaiveDate,
         to: NaiveDate,
     ) -> &[(NaiveDate, Decimal)] {
-        let closes = self.closes(asset_id);
-        let start = closes.partition_point(|(d, _)| *d < from);
-        let end = closes.partition_point(|(d, _)| *d <= to);
-        &closes[start..end.max(start)]
+        within(self.closes(asset_id), from, to)
+    }
+
+    /// [`PriceHistory::window`] for one of many assets looked up in turn: tries the asset
+    /// after the one `cursor` last found before the index, and moves the cursor on.
+    pub fn window_after(
+        &self,
+        cursor: &mut Cursor,
+        asset_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> &[(NaiveDate, Decimal)] {
+        let k = match self.assets.get(cursor.0) {
+            Some((id, _)) if id == asset_id => Some(cursor.0),
+            _ => self.index.get(asset_id).copied(),
+        };
+        match k {
+            Some(k) => {
+                *cursor = Cursor(k + 1);
+                within(&self.closes[self.assets[k].1.clone()], from, to)
+            }
+            None => &[],
+        }
     }
 
     /// The last close of one asset on or before `date`.
@@ -81,8 +127,31 @@ impl PriceHistory {
 
     /// Number of assets with at least one close.
     pub fn assets(&self) -> usize {
-        self.by_asset.len()
+        self.assets.len()
     }
+}
+
+/// Two histories are equal when they hold the same closes for the same assets, whatever
+/// order the prices came in.
+impl PartialEq for PriceHistory {
+    fn eq(&self, other: &PriceHistory) -> bool {
+        self.range == other.range
+            && self.assets.len() == other.assets.len()
+            && self
+                .assets
+                .iter()
+                .all(|(id, span)| other.closes(id) == &self.closes[span.clone()])
+    }
+}
+
+fn within(
+    closes: &[(NaiveDate, Decimal)],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> &[(NaiveDate, Decimal)] {
+    let start = closes.partition_point(|(d, _)| *d < from);
+    let end = closes.partition_point(|(d, _)| *d <= to);
+    &closes[start..end.max(start)]
 }
 
 #[cfg(test)]
@@ -122,5 +191,33 @@ mod tests {
         assert_eq!(h.last_close("a", d(4)), Some((d(3), Decimal::from(31))));
         assert_eq!(h.last_close("a", d(1)), None);
         assert_eq!(h.assets(), 2);
+        // A walk in the order the prices came in, out of order, and past an unknown asset.
+        let mut cursor = Cursor::default();
+        assert_eq!(h.window_after(&mut cursor, "a", d(1), d(9)), h.closes("a"));
+        assert_eq!(h.window_after(&mut cursor, "b", d(1), d(9)), h.closes("b"));
+        assert_eq!(
+            h.window_after(&mut cursor, "a", d(3), d(4)),
+            h.window("a", d(3), d(4))
+        );
+        assert!(h.window_after(&mut cursor, "zzz", d(1), d(9)).is_empty());
+        assert_eq!(h.window_after(&mut cursor, "b", d(9), d(9)), h.closes("b"));
+        assert_eq!(
+            h,
+            PriceHistory::new(&[
+                price("b", 9, 90),
+                price("a", 3, 31),
+                price("a", 5, 50),
+                price("a", 2, 20)
+            ])
+        );
+        assert_ne!(
+            h,
+            PriceHistory::new(&[
+                price("b", 9, 90),
+                price("a", 3, 30),
+                price("a", 5, 50),
+                price("a", 2, 20)
+            ])
+        );
     }
 }

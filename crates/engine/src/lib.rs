@@ -16,6 +16,7 @@
 
 pub mod calendar;
 pub mod exposure;
+mod fasthash;
 pub mod flows;
 pub mod fx;
 pub mod history;
