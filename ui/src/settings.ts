@@ -126,7 +126,7 @@ export async function renderSettings(root: HTMLElement, onSynced: () => void): P
         save,
         sync,
         cancel,
-        el("label", { class: "small check" }, verifyAll, " verify every table (slower)"),
+        el("label", { class: "small check" }, verifyAll, " full verification: Postgres sums every row (slower)"),
       ),
     ),
     progress,

@@ -50,7 +50,8 @@ enum Command {
         /// Keychain entry holding the password when the URL has none.
         #[arg(long)]
         password_secret: Option<String>,
-        /// Verify every table against Postgres, not only the small and the affected ones.
+        /// Have Postgres sum every row of every table, instead of checking the large ones from
+        /// their changes (every table is verified either way).
         #[arg(long)]
         verify: bool,
         #[arg(long)]
