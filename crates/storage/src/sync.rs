@@ -133,6 +133,41 @@ fn checksum(conn: &Connection, table: &SharedTable) -> Result<TableChecksum> {
     Ok(checksums(conn, &[table])?.remove(0))
 }
 
+/// Sum of NAV per portfolio, as normalised decimal text.
+fn nav_totals(conn: &Connection) -> Result<BTreeMap<String, String>> {
+    let mut stmt = conn.prepare(
+        "SELECT portfolio_id::VARCHAR, sum(nav)::VARCHAR FROM portfolio_nav GROUP BY ALL",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            normalize_decimal(&r.get::<_, String>(1)?),
+        ))
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+/// The mirrors as last committed, read on a connection of their own: a sync sums them on
+/// another thread while its [`SyncWriter`] loads (the writer's changes are invisible here).
+pub struct MirrorReader {
+    conn: Connection,
+}
+
+impl MirrorReader {
+    /// The checksums of `tables` and the NAV totals per portfolio, from one snapshot.
+    pub fn figures(
+        &self,
+        tables: &[&SharedTable],
+    ) -> Result<(Vec<TableChecksum>, BTreeMap<String, String>)> {
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        let figures =
+            checksums(&self.conn, tables).and_then(|sums| Ok((sums, nav_totals(&self.conn)?)));
+        // Nothing was written: ending the transaction either way is the same.
+        let _ = self.conn.execute_batch("ROLLBACK");
+        figures
+    }
+}
+
 /// The exact figures of rows a delta removed, summed as they come back from DuckDB.
 struct Removed {
     rows: i64,
@@ -197,6 +232,13 @@ impl Workspace {
             [],
             |r| r.get(0),
         )?)
+    }
+
+    /// A reader of the committed mirrors on a connection of its own.
+    pub fn mirror_reader(&self) -> Result<MirrorReader> {
+        Ok(MirrorReader {
+            conn: self.conn().try_clone()?,
+        })
     }
 
     /// Start a sync run's transaction on a connection of its own.
@@ -443,21 +485,13 @@ impl SyncWriter {
 
     /// Sum of NAV per portfolio, as normalised decimal text.
     pub fn nav_totals(&self) -> Result<BTreeMap<String, String>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT portfolio_id::VARCHAR, sum(nav)::VARCHAR FROM portfolio_nav GROUP BY ALL",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                normalize_decimal(&r.get::<_, String>(1)?),
-            ))
-        })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        nav_totals(&self.conn)
     }
 
-    /// Record every table's state after this run in one statement: row count, sync time,
-    /// watermark and, for the tables verified, the time and the checksum agreed on (a table
-    /// not verified loses its checksum, so the next run sums it whole in Postgres).
+    /// Record every table's state after this run in one statement: row count (a verified
+    /// table's from its checksum, which counted it), sync time, watermark and, for the tables
+    /// verified, the time and the checksum agreed on (a table not verified loses its checksum,
+    /// so the next run sums it whole in Postgres).
     pub fn set_table_states(
         &self,
         states: &[TableState<'_>],
@@ -474,9 +508,13 @@ impl SyncWriter {
                 let checksum = s
                     .verified
                     .map(|c| serde_json::to_string(c).expect("a checksum serialises"));
+                // A verified table's count is in its checksum; counting again costs a pass.
+                let rows = s.verified.map_or_else(
+                    || format!("(SELECT count(*) FROM {})", s.table),
+                    |c| c.rows.to_string(),
+                );
                 format!(
-                    "('{}', (SELECT count(*) FROM {}), {}, {}, {})",
-                    s.table,
+                    "('{}', {rows}, {}, {}, {})",
                     s.table,
                     text(s.watermark.map(str::to_string)),
                     s.verified.is_some(),

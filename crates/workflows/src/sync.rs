@@ -187,6 +187,50 @@ impl Verification {
     }
 }
 
+/// The mirrors as a run found them (the last commit), summed on a thread and a DuckDB
+/// connection of their own from the moment the run starts, while Postgres connects and copies
+/// and the writer loads: for a large table checked from its changes, the check that nothing
+/// changed it behind the app's back; for a table the run leaves untouched (no row in or out),
+/// its figures at the end of the run too, so verification need not sum it again.
+struct Before {
+    checksums: BTreeMap<&'static str, TableChecksum>,
+    nav_totals: BTreeMap<String, String>,
+}
+
+/// [`Before`] being summed. Dropping it waits for the thread, so a failed run never leaves a
+/// connection to the workspace behind.
+struct BeforeTask(Option<std::thread::JoinHandle<Result<Before>>>);
+
+impl BeforeTask {
+    fn start(workspace: &Workspace) -> Result<BeforeTask> {
+        let reader = workspace.mirror_reader()?;
+        Ok(BeforeTask(Some(std::thread::spawn(move || {
+            let tables: Vec<&'static SharedTable> = SHARED_TABLES.iter().collect();
+            let (checksums, nav_totals) = reader.figures(&tables)?;
+            Ok(Before {
+                checksums: tables.iter().map(|t| t.name).zip(checksums).collect(),
+                nav_totals,
+            })
+        }))))
+    }
+
+    fn finish(mut self) -> Result<Before> {
+        self.0
+            .take()
+            .expect("joined once")
+            .join()
+            .map_err(|_| WorkflowError::Invalid("the sync's DuckDB reader panicked".into()))?
+    }
+}
+
+impl Drop for BeforeTask {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
 /// A verification and, per table checked (same order), the checksum both sides agreed on:
 /// the next run's starting point for checking that table from its changes.
 struct AgreedVerification {
@@ -256,6 +300,7 @@ async fn run_once(
     progress: &mut (dyn FnMut(SyncProgress) + Send),
 ) -> Result<SyncSummary> {
     progress(SyncProgress::Connecting);
+    let before = BeforeTask::start(workspace)?;
     let mut snapshot = Snapshot::open(spec).await?;
     let started = Utc::now();
     let outcome = Run {
@@ -273,7 +318,7 @@ async fn run_once(
         replaced: BTreeMap::new(),
         staged: BTreeMap::new(),
     }
-    .apply(&mut snapshot)
+    .apply(&mut snapshot, before)
     .await;
     snapshot.close().await;
     outcome
@@ -473,7 +518,7 @@ impl Run<'_> {
         Ok(counts)
     }
 
-    async fn apply(mut self, snapshot: &mut Snapshot) -> Result<SyncSummary> {
+    async fn apply(mut self, snapshot: &mut Snapshot, before: BeforeTask) -> Result<SyncSummary> {
         let catalog = snapshot.catalog().await?;
         let mut notes = schema_drift(&catalog)?;
         let workspace = self.workspace;
@@ -495,10 +540,13 @@ impl Run<'_> {
         };
 
         let mut writer = workspace.sync_writer()?;
+        let mut cleared = BTreeSet::new();
         if !same_source {
             // Another source's rows (the demo, another database) are replaced, not deleted.
             for table in SHARED_TABLES {
-                writer.clear(table)?;
+                if writer.clear(table)? > 0 {
+                    cleared.insert(table.name);
+                }
             }
         }
         let oldest = SHARED_TABLES
@@ -554,15 +602,11 @@ impl Run<'_> {
             .collect();
 
         // Copy and apply overlap: DuckDB loads table n on a worker thread (which owns the
-        // run's transaction meanwhile) while Postgres streams table n + 1. Before its first
-        // load the worker sums the large tables as the last run left them, while Postgres is
-        // still busy: the check that nothing changed them behind the app's back.
+        // run's transaction meanwhile) while Postgres streams table n + 1.
         let (jobs, queue) = std::sync::mpsc::channel::<LoadJob>();
         let (report, loaded) = std::sync::mpsc::channel::<Loaded>();
         let cancel = self.options.cancel.clone();
-        let to_sum_first = from_changes.clone();
         let worker = std::thread::spawn(move || {
-            let before = writer.checksums(&to_sum_first);
             for job in queue {
                 if cancel.load(Ordering::Relaxed) {
                     break;
@@ -574,9 +618,9 @@ impl Run<'_> {
                     break;
                 }
             }
-            (writer, before)
+            writer
         });
-        let mut changed: BTreeSet<&'static str> = BTreeSet::new();
+        let mut changed: BTreeSet<&'static str> = cleared;
         let mut full_tables = Vec::new();
         let mut unreadable = BTreeSet::new();
         let mut failure: Option<WorkflowError> = None;
@@ -660,11 +704,10 @@ impl Run<'_> {
         for done in loaded {
             self.applied(done, &mut changed, &unreadable, &mut notes, &mut failure);
         }
-        let (writer, before) = worker
+        let writer = worker
             .join()
             .map_err(|_| WorkflowError::Invalid("the sync's DuckDB worker panicked".into()))?;
-        let before: BTreeMap<&'static str, TableChecksum> =
-            from_changes.iter().map(|t| t.name).zip(before?).collect();
+        let before = before.finish()?;
         if let Some(e) = failure {
             return Err(e);
         }
@@ -746,7 +789,7 @@ impl Run<'_> {
         states: &BTreeMap<String, ballast_storage::TableSyncState>,
         full: bool,
         mut postgres_checksums: BTreeMap<&'static str, (Option<String>, TableChecksum)>,
-        before: BTreeMap<&'static str, TableChecksum>,
+        before: Before,
         changed: &mut BTreeSet<&'static str>,
         full_tables: &mut Vec<String>,
     ) -> Result<AgreedVerification> {
@@ -793,7 +836,7 @@ impl Run<'_> {
                     Some((Some(_), added)) if !depends_on_change(table, changed) => states
                         .get(table.name)
                         .and_then(|s| s.checksum.as_ref())
-                        .zip(before.get(table.name))
+                        .zip(before.checksums.get(table.name))
                         .zip(
                             self.replaced
                                 .get(table.name)
@@ -834,8 +877,19 @@ impl Run<'_> {
                     whole.push(table);
                 }
             }
-            let tables: Vec<&SharedTable> = counted.iter().map(|(t, _)| *t).collect();
-            for ((table, after), rows) in counted.into_iter().zip(writer.row_counts(&tables)?) {
+            // A table this run did not touch still holds the rows it was summed with.
+            let touched: Vec<&SharedTable> = counted
+                .iter()
+                .map(|(t, _)| *t)
+                .filter(|t| changed.contains(t.name))
+                .collect();
+            let mut touched_rows = writer.row_counts(&touched)?.into_iter();
+            for (table, after) in counted {
+                let rows = if changed.contains(table.name) {
+                    touched_rows.next().expect("one count per touched table")
+                } else {
+                    before.checksums[table.name].rows
+                };
                 let outcome = if rows == after.rows {
                     Ok(after)
                 } else {
@@ -853,8 +907,18 @@ impl Run<'_> {
                 .map(|t| (*t, None))
                 .collect();
             let mut asked = snapshot.checksums(&unasked).await?.into_iter();
-            let local = writer.checksums(&whole)?;
-            for (table, local) in whole.iter().zip(local) {
+            let resum: Vec<&SharedTable> = whole
+                .iter()
+                .copied()
+                .filter(|t| changed.contains(t.name) || !before.checksums.contains_key(t.name))
+                .collect();
+            let mut resummed = writer.checksums(&resum)?.into_iter();
+            for table in &whole {
+                let local = if resum.contains(table) {
+                    resummed.next().expect("one sum per table resummed")
+                } else {
+                    before.checksums[table.name].clone()
+                };
                 let postgres = match postgres_checksums.remove(table.name) {
                     Some((_, sum)) => sum,
                     None => asked.next().expect("one sum per table asked"),
@@ -914,7 +978,12 @@ impl Run<'_> {
 
         if catalog.tables["portfolio_nav"].selectable {
             let postgres = snapshot.nav_totals().await?;
-            if postgres != writer.nav_totals()? {
+            let local = if changed.contains("portfolio_nav") {
+                writer.nav_totals()?
+            } else {
+                before.nav_totals.clone()
+            };
+            if postgres != local {
                 let table = ballast_engine::schema::shared_table("portfolio_nav")
                     .expect("portfolio_nav is mirrored");
                 self.repair(snapshot, writer, table, "NAV totals differ")
