@@ -188,6 +188,36 @@ async fn a_straggler_that_commits_after_a_sync_arrives_on_the_next_exactly_once(
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_second_connection_reads_exactly_the_runs_snapshot() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, _)) = seeded("attach").await else {
+        return;
+    };
+    let nav = shared_table("portfolio_nav").unwrap();
+    let mut first = ballast_pg::snapshot::Snapshot::open(&spec).await.unwrap();
+    let at_start = first.checksum(nav).await.unwrap();
+    // Another session commits a change after the run's snapshot was taken.
+    sql(&url, "UPDATE portfolio_nav SET nav = nav + 1").await;
+    let mut second = ballast_pg::snapshot::Snapshot::attach(&spec, first.exported(), first.xmin())
+        .await
+        .unwrap();
+    assert_eq!(second.checksum(nav).await.unwrap(), at_start);
+    assert_eq!(second.xmin(), first.xmin());
+    // A connection of its own sees the change: the equality above is the shared snapshot's.
+    let mut fresh = ballast_pg::snapshot::Snapshot::open(&spec).await.unwrap();
+    assert_ne!(fresh.checksum(nav).await.unwrap(), at_start);
+    for snapshot in [first, second, fresh] {
+        snapshot.close().await;
+    }
+    // An id that is not an exported snapshot's is refused before it reaches SQL.
+    assert!(
+        ballast_pg::snapshot::Snapshot::attach(&spec, "x'; DROP TABLE prices; --", "1")
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn one_run_reads_every_table_from_one_snapshot() {
     let _serial = SERIAL.lock().await;
     let Some((url, spec, data)) = seeded("snapshot").await else {
@@ -197,20 +227,14 @@ async fn one_run_reads_every_table_from_one_snapshot() {
     let ws = workspace(&dir, "ws.duckdb");
     let portfolio = data.portfolios[0].id.clone();
     let last = data.nav_history(&portfolio).last().unwrap().date;
-    // Right after the first table is applied, another session moves NAV and one position
-    // together (as the shared database's writers do). The run must show neither.
+    // As the first table starts copying, another session moves NAV and one position together
+    // (as the shared database's writers do). The run must show neither, whichever of its two
+    // connections copies those tables.
     let mut written = false;
     let writer_url = url.clone();
     let p = portfolio.clone();
     workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |step| {
-        if matches!(
-            step,
-            SyncProgress::Applied {
-                table: "portfolios",
-                ..
-            }
-        ) && !written
-        {
+        if matches!(step, SyncProgress::Copying { .. }) && !written {
             written = true;
             let (url, p) = (writer_url.clone(), p.clone());
             std::thread::spawn(move || {
@@ -247,6 +271,13 @@ async fn one_run_reads_every_table_from_one_snapshot() {
     };
     let before = reconcile(&ws);
     assert_eq!(before, data.nav_history(&portfolio).last().unwrap().nav);
+    assert!(
+        ws.sync_runs(1).unwrap()[0]
+            .verification
+            .as_deref()
+            .is_some_and(|v| !v.contains("repaired")),
+        "nothing to repair: both connections read the same snapshot"
+    );
     sync(&ws, &spec).await;
     assert_eq!(reconcile(&ws), before + rust_decimal::Decimal::from(1000));
     assert_mirrors_equal(&ws, &spec).await;

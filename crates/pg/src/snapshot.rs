@@ -1,5 +1,7 @@
 //! One sync run's view of the shared database: a single `REPEATABLE READ READ ONLY`
 //! transaction, so every table, checksum and total a run reads comes from the same snapshot.
+//! A second connection can join it ([`Snapshot::attach`], through `pg_export_snapshot`) so a
+//! run copies two tables at once without leaving that snapshot.
 //!
 //! Tables leave Postgres through `COPY (SELECT …) TO STDOUT (FORMAT csv)` into a file the
 //! local store bulk-loads: the cheapest path out of Postgres, the same one `psql \copy` takes.
@@ -42,6 +44,9 @@ pub struct Snapshot {
     conn: PgConnection,
     spec: ConnectSpec,
     xmin: String,
+    /// `pg_export_snapshot()`: another connection can read the same snapshot
+    /// ([`Snapshot::attach`]).
+    exported: String,
 }
 
 /// Rows per progress report while copying.
@@ -58,15 +63,53 @@ impl Snapshot {
         .await
         .map_err(|e| spec.query_error("opening a snapshot", e))?;
         // The first query fixes the snapshot; its xmin is the next run's watermark.
-        let xmin: String =
-            sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| spec.query_error("reading the snapshot's horizon", e))?;
+        let (xmin, exported): (String, String) = sqlx::query_as(
+            // A standby cannot export its snapshot: the run then copies on one connection.
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
+                    CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_export_snapshot() END",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .map_err(|e| spec.query_error("reading the snapshot's horizon", e))?;
         Ok(Snapshot {
             conn,
             spec: spec.clone(),
             xmin,
+            exported,
+        })
+    }
+
+    /// The id another connection passes to [`Snapshot::attach`] to read this snapshot (empty
+    /// on a standby, which cannot export one).
+    pub fn exported(&self) -> &str {
+        &self.exported
+    }
+
+    /// A second connection reading exactly the snapshot `exported` names (while the
+    /// [`Snapshot`] that exported it stays open), so a run can copy two tables at once.
+    pub async fn attach(spec: &ConnectSpec, exported: &str, xmin: &str) -> Result<Snapshot> {
+        // An exported snapshot id is hex digits and dashes; anything else is refused rather
+        // than spliced into SQL.
+        if exported.is_empty() || !exported.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+            return Err(PgError::Invalid {
+                table: "snapshot",
+                column: "exported",
+                value: exported.to_string(),
+            });
+        }
+        let mut conn = spec.connect_one().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+             SET TRANSACTION SNAPSHOT '{exported}'; SET LOCAL TimeZone = 'UTC'"
+        )))
+        .execute(&mut conn)
+        .await
+        .map_err(|e| spec.query_error("joining the run's snapshot", e))?;
+        Ok(Snapshot {
+            conn,
+            spec: spec.clone(),
+            xmin: xmin.to_string(),
+            exported: exported.to_string(),
         })
     }
 

@@ -19,10 +19,19 @@ use ballast_storage::Workspace;
 use ballast_workflows::{sync, SyncOptions};
 
 async fn timed(workspace: &Workspace, spec: &ConnectSpec) -> (f64, u64) {
+    let trace = std::env::var_os("SYNC_TRACE").is_some();
     let started = Instant::now();
-    let summary = sync(workspace, spec, &SyncOptions::default(), &mut |_| {})
-        .await
-        .expect("the sync succeeds");
+    let summary = sync(workspace, spec, &SyncOptions::default(), &mut |p| {
+        if trace && !matches!(p, ballast_workflows::SyncProgress::Copying { bytes: 0, .. }) {
+            eprintln!(
+                "{:8.1} ms  {}",
+                started.elapsed().as_secs_f64() * 1e3,
+                p.describe()
+            );
+        }
+    })
+    .await
+    .expect("the sync succeeds");
     (started.elapsed().as_secs_f64(), summary.rows_in)
 }
 

@@ -5,7 +5,8 @@
 //! 1. read the catalog (tables, columns, access rules) and report drift;
 //! 2. per table, copy rows written since the table's watermark (all rows the first time, after
 //!    a change of source, or when the role may no longer read the table) and apply them by id,
-//!    with the tombstones written since;
+//!    with the tombstones written since: two connections in the one snapshot copy, largest
+//!    tables first, while a DuckDB worker applies each file as it lands;
 //! 3. verify: row counts, version sums and exact column sums per table, and NAV totals per
 //!    portfolio, compared between Postgres (same snapshot) and the uncommitted mirrors; a table
 //!    that differs is pulled again in full, then must match;
@@ -24,6 +25,7 @@ use ballast_pg::snapshot::{Catalog, Snapshot};
 use ballast_pg::{ConnectSpec, PgError};
 use ballast_storage::{LoadMode, RunOutcome, SourceInfo, SyncWriter, TableState, Workspace};
 use chrono::{DateTime, Duration, Utc};
+use futures_util::future::join;
 
 use crate::{Result, WorkflowError};
 
@@ -55,14 +57,15 @@ pub struct SyncOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyncProgress {
     Connecting,
-    /// Copying `table` out of Postgres: `bytes` so far.
+    /// Copying `table` out of Postgres: `bytes` so far; `index` copies started before it (two
+    /// connections copy at once, largest tables first).
     Copying {
         table: &'static str,
         bytes: usize,
         index: usize,
         tables: usize,
     },
-    /// `table` applied to the mirrors.
+    /// `table` applied to the mirrors; `index` tables applied before it.
     Applied {
         table: &'static str,
         rows_in: u64,
@@ -90,8 +93,10 @@ impl SyncProgress {
         };
         match self {
             SyncProgress::Connecting => 0.0,
-            SyncProgress::Copying { index, tables, .. } => 5.0 + 75.0 * share(*index, *tables, 0.0),
-            SyncProgress::Applied { index, tables, .. } => 5.0 + 75.0 * share(*index, *tables, 1.0),
+            SyncProgress::Copying { index, tables, .. } => 5.0 + 60.0 * share(*index, *tables, 0.0),
+            SyncProgress::Applied { index, tables, .. } => {
+                65.0 + 15.0 * share(*index, *tables, 1.0)
+            }
             SyncProgress::Verifying { index, tables, .. } => {
                 80.0 + 15.0 * share(*index, *tables, 0.0)
             }
@@ -315,6 +320,7 @@ async fn run_once(
         })?,
         rows_in: 0,
         rows_deleted: 0,
+        applied_tables: 0,
         replaced: BTreeMap::new(),
         staged: BTreeMap::new(),
     }
@@ -386,15 +392,112 @@ struct Run<'a> {
     /// Rows brought in and removed so far, repairs included.
     rows_in: u64,
     rows_deleted: u64,
+    /// Tables the DuckDB worker has applied so far, for progress.
+    applied_tables: usize,
     /// Per table loaded as a delta: the checksum of the laptop's rows it replaced, and of the
     /// rows it brought in.
     replaced: BTreeMap<&'static str, TableChecksum>,
     staged: BTreeMap<&'static str, TableChecksum>,
 }
 
+/// A table to copy: `since` is `None` for a table the login may not read (an empty file, so
+/// it leaves the laptop), `Some(None)` for a whole table, `Some(Some(watermark))` for a delta.
+struct CopyJob {
+    table: &'static SharedTable,
+    since: Option<Option<String>>,
+}
+
+/// What the copying connections share: the tables still to copy, the DuckDB worker's queue,
+/// and the run's progress, cancel flag and bytes copied per table.
+struct CopyLanes<'a, 'p> {
+    queue: &'a std::sync::Mutex<std::collections::VecDeque<CopyJob>>,
+    jobs: &'a std::sync::mpsc::Sender<LoadJob>,
+    files: &'a std::path::Path,
+    cancel: &'a AtomicBool,
+    /// Set when a lane fails, so the other stops at its next table.
+    stop: &'a AtomicBool,
+    /// Copies started so far, for progress.
+    started: &'a std::sync::atomic::AtomicUsize,
+    progress: &'a std::sync::Mutex<&'p mut (dyn FnMut(SyncProgress) + Send)>,
+    copied: &'a std::sync::Mutex<BTreeMap<&'static str, usize>>,
+}
+
+impl CopyLanes<'_, '_> {
+    /// Copy tables on `snapshot`'s connection until none is left, handing each file to the
+    /// DuckDB worker as soon as it is written.
+    async fn run(&self, snapshot: &mut Snapshot) -> Result<()> {
+        let outcome = self.copy_all(snapshot).await;
+        if outcome.is_err() {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    async fn copy_all(&self, snapshot: &mut Snapshot) -> Result<()> {
+        let tables = SHARED_TABLES.len();
+        loop {
+            if self.cancel.load(Ordering::Relaxed) {
+                return Err(WorkflowError::Cancelled);
+            }
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(()); // the other lane failed; its error is reported
+            }
+            let Some(job) = self
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front()
+            else {
+                return Ok(());
+            };
+            let CopyJob { table, since } = job;
+            let order = self.started.fetch_add(1, Ordering::Relaxed);
+            let path = self.files.join(format!("{}.csv", table.name));
+            let mode = match since {
+                None => {
+                    std::fs::write(&path, b"").map_err(|e| WorkflowError::Io {
+                        context: format!("writing {}", path.display()),
+                        source: e,
+                    })?;
+                    LoadMode::Full
+                }
+                Some(since) => {
+                    let mut report = |bytes| {
+                        (self.progress.lock().unwrap_or_else(|e| e.into_inner()))(
+                            SyncProgress::Copying {
+                                table: table.name,
+                                bytes,
+                                index: order,
+                                tables,
+                            },
+                        )
+                    };
+                    report(0);
+                    let bytes = snapshot
+                        .copy_table(table, since.as_deref(), &path, self.cancel, &mut report)
+                        .await
+                        .map_err(cancelled)?;
+                    self.copied
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(table.name, bytes);
+                    if since.is_some() {
+                        LoadMode::Delta
+                    } else {
+                        LoadMode::Full
+                    }
+                }
+            };
+            let job = LoadJob { table, path, mode };
+            if self.jobs.send(job).is_err() {
+                return Ok(()); // the worker stopped on an error; it is reported
+            }
+        }
+    }
+}
+
 /// A table's file, waiting for the DuckDB worker.
 struct LoadJob {
-    index: usize,
     table: &'static SharedTable,
     path: std::path::PathBuf,
     mode: LoadMode,
@@ -440,9 +543,10 @@ impl Run<'_> {
                     table,
                     rows_in: counts.rows_in,
                     rows_deleted: counts.rows_deleted,
-                    index: done.job.index,
+                    index: self.applied_tables.min(SHARED_TABLES.len() - 1),
                     tables: SHARED_TABLES.len(),
                 });
+                self.applied_tables += 1;
             }
             Err(e) => {
                 failure.get_or_insert(e.into());
@@ -519,7 +623,16 @@ impl Run<'_> {
     }
 
     async fn apply(mut self, snapshot: &mut Snapshot, before: BeforeTask) -> Result<SyncSummary> {
-        let catalog = snapshot.catalog().await?;
+        // A second connection joins the run's snapshot while the catalog is read, so two
+        // tables copy at once; without it (a server at its connection limit) one does.
+        let (exported, xmin) = (snapshot.exported().to_string(), snapshot.xmin().to_string());
+        let (catalog, helper) = join(
+            snapshot.catalog(),
+            Snapshot::attach(self.spec, &exported, &xmin),
+        )
+        .await;
+        let catalog = catalog?;
+        let mut helper = helper.ok();
         let mut notes = schema_drift(&catalog)?;
         let workspace = self.workspace;
         let states = workspace.table_sync_states()?;
@@ -621,65 +734,59 @@ impl Run<'_> {
             writer
         });
         let mut changed: BTreeSet<&'static str> = cleared;
-        let mut full_tables = Vec::new();
-        let mut unreadable = BTreeSet::new();
         let mut failure: Option<WorkflowError> = None;
-        for (index, table) in SHARED_TABLES.iter().enumerate() {
-            if let Err(e) = self.check_cancel() {
-                failure = Some(e);
-                break;
-            }
-            let path = self.files.path().join(format!("{}.csv", table.name));
-            let since = since_for(table.name);
-            let mode = if !catalog.tables[table.name].selectable {
-                // An empty full pull: the table leaves the laptop.
-                unreadable.insert(table.name);
-                if let Err(e) = std::fs::write(&path, b"") {
-                    failure = Some(WorkflowError::Io {
-                        context: format!("writing {}", path.display()),
-                        source: e,
-                    });
-                    break;
-                }
-                LoadMode::Full
-            } else {
-                if since.is_none() {
-                    full_tables.push(table.name.to_string());
-                }
-                let copied = self
-                    .copy_out(snapshot, table, since.as_deref(), index)
-                    .await;
-                if let Err(e) = copied {
-                    failure = Some(e);
-                    break;
-                }
-                if since.is_some() {
-                    LoadMode::Delta
-                } else {
-                    LoadMode::Full
-                }
+        let unreadable: BTreeSet<&'static str> = SHARED_TABLES
+            .iter()
+            .filter(|t| !catalog.tables[t.name].selectable)
+            .map(|t| t.name)
+            .collect();
+        let mut full_tables: Vec<String> = SHARED_TABLES
+            .iter()
+            .filter(|t| !unreadable.contains(t.name) && since_for(t.name).is_none())
+            .map(|t| t.name.to_string())
+            .collect();
+        // Largest first (by the rows the last run left), so two connections finish together.
+        let mut order: Vec<CopyJob> = SHARED_TABLES
+            .iter()
+            .map(|table| CopyJob {
+                table,
+                since: (!unreadable.contains(table.name)).then(|| since_for(table.name)),
+            })
+            .collect();
+        order
+            .sort_by_key(|job| std::cmp::Reverse(states.get(job.table.name).map_or(0, |s| s.rows)));
+        let queue = std::sync::Mutex::new(std::collections::VecDeque::from(order));
+        let copied = std::sync::Mutex::new(BTreeMap::new());
+        {
+            let lanes = CopyLanes {
+                queue: &queue,
+                jobs: &jobs,
+                files: self.files.path(),
+                cancel: &self.options.cancel,
+                stop: &AtomicBool::new(false),
+                started: &std::sync::atomic::AtomicUsize::new(0),
+                progress: &std::sync::Mutex::new(&mut *self.progress),
+                copied: &copied,
             };
-            if jobs
-                .send(LoadJob {
-                    index,
-                    table,
-                    path,
-                    mode,
-                })
-                .is_err()
-            {
-                break; // the worker stopped on an error; it is reported below
-            }
-            while let Ok(done) = loaded.try_recv() {
-                self.applied(done, &mut changed, &unreadable, &mut notes, &mut failure);
+            let outcome = match helper.as_mut() {
+                Some(second) => {
+                    let (a, b) = join(lanes.run(snapshot), lanes.run(second)).await;
+                    a.and(b)
+                }
+                None => lanes.run(snapshot).await,
+            };
+            if let Err(e) = outcome {
+                failure = Some(e);
             }
         }
         drop(jobs);
         // While DuckDB finishes, Postgres computes the checksums verification will need: of
         // every row for a small table or a full verification, else of the rows written since
-        // the watermark (the large table's figures then come from its changes).
+        // the watermark (the large table's figures then come from its changes), split over
+        // both connections by the bytes each table copied.
         let mut postgres_checksums = BTreeMap::new();
         if failure.is_none() {
+            let copied = copied.into_inner().unwrap_or_else(|e| e.into_inner());
             let requests: Vec<(&'static SharedTable, Option<String>)> = SHARED_TABLES
                 .iter()
                 .filter(|t| catalog.tables[t.name].selectable)
@@ -688,18 +795,48 @@ impl Run<'_> {
                     (t, since)
                 })
                 .collect();
-            let asked: Vec<(&SharedTable, Option<&str>)> = requests
-                .iter()
-                .map(|(t, since)| (*t, since.as_deref()))
-                .collect();
-            match snapshot.checksums(&asked).await {
-                Ok(sums) => {
-                    for ((table, since), sum) in requests.into_iter().zip(sums) {
-                        postgres_checksums.insert(table.name, (since, sum));
+            let weight = |(table, since): &(&'static SharedTable, Option<String>)| {
+                let rows = states.get(table.name).map_or(0, |s| s.rows.max(0) as usize);
+                match since {
+                    Some(_) => copied.get(table.name).copied().unwrap_or(0),
+                    None => copied.get(table.name).copied().unwrap_or(0).max(rows * 64),
+                }
+            };
+            let (mut first, mut second) = (Vec::new(), Vec::new());
+            let (mut first_weight, mut second_weight) = (0, 0);
+            let mut by_weight: Vec<&(&'static SharedTable, Option<String>)> =
+                requests.iter().collect();
+            by_weight.sort_by_key(|r| std::cmp::Reverse(weight(r)));
+            for request in by_weight {
+                let asked = (request.0, request.1.as_deref());
+                if helper.is_some() && second_weight < first_weight {
+                    second_weight += weight(request);
+                    second.push(asked);
+                } else {
+                    first_weight += weight(request);
+                    first.push(asked);
+                }
+            }
+            let sums = match helper.as_mut() {
+                Some(other) => {
+                    let (a, b) = join(snapshot.checksums(&first), other.checksums(&second)).await;
+                    a.and_then(|a| Ok((a, b?)))
+                }
+                None => snapshot.checksums(&first).await.map(|a| (a, Vec::new())),
+            };
+            match sums {
+                Ok((a, b)) => {
+                    for ((table, since), sum) in
+                        first.into_iter().chain(second).zip(a.into_iter().chain(b))
+                    {
+                        postgres_checksums.insert(table.name, (since.map(str::to_string), sum));
                     }
                 }
                 Err(e) => failure = Some(e.into()),
             }
+        }
+        if let Some(second) = helper.take() {
+            second.close().await;
         }
         for done in loaded {
             self.applied(done, &mut changed, &unreadable, &mut notes, &mut failure);
