@@ -36,6 +36,23 @@ async fn sync(ws: &Workspace, spec: &ConnectSpec) -> SyncSummary {
         .unwrap()
 }
 
+/// A sync, and the tables Postgres streamed rows of (a table with nothing written since its
+/// watermark is not copied at all).
+async fn sync_copying(
+    ws: &Workspace,
+    spec: &ConnectSpec,
+) -> (SyncSummary, std::collections::BTreeSet<&'static str>) {
+    let mut copied = std::collections::BTreeSet::new();
+    let summary = workflows::sync(ws, spec, &SyncOptions::default(), &mut |step| {
+        if let SyncProgress::Copying { table, .. } = step {
+            copied.insert(table);
+        }
+    })
+    .await
+    .unwrap();
+    (summary, copied)
+}
+
 /// The laptop holds exactly what Postgres shows `spec`: same counts, versions and sums in
 /// every table, and no id twice.
 async fn assert_mirrors_equal(ws: &Workspace, spec: &ConnectSpec) {
@@ -89,8 +106,10 @@ async fn only_changes_travel_deletes_arrive_and_a_second_run_changes_nothing() {
         ),
     )
     .await;
-    let second = sync(&ws, &spec).await;
+    let (second, copied) = sync_copying(&ws, &spec).await;
     assert_eq!(second.full_tables, Vec::<String>::new(), "incremental");
+    // Only tables with rows written since travel; positions' delete arrives as a tombstone.
+    assert_eq!(copied, ["prices", "risk_limits"].into(), "{second:?}");
     assert_eq!((second.rows_in, second.rows_deleted), (4, 2), "{second:?}");
     assert_mirrors_equal(&ws, &spec).await;
     let limits = ws.risk_limits(portfolio).unwrap();
@@ -99,8 +118,12 @@ async fn only_changes_travel_deletes_arrive_and_a_second_run_changes_nothing() {
     assert!(limits.iter().any(|l| l.metric == "volatility"));
 
     let before = ws.mirror_checksums().unwrap();
-    let third = sync(&ws, &spec).await;
+    let (third, copied) = sync_copying(&ws, &spec).await;
     assert_eq!((third.rows_in, third.rows_deleted), (0, 0));
+    assert!(
+        copied.is_empty(),
+        "nothing changed, nothing copied: {copied:?}"
+    );
     assert_eq!(ws.mirror_checksums().unwrap(), before, "idempotent");
     let runs = ws.sync_runs(10).unwrap();
     assert_eq!(runs.len(), 3);

@@ -241,6 +241,30 @@ impl Snapshot {
             .await
     }
 
+    /// Which of `tables` hold a row the role sees written at or after its watermark, in one
+    /// round trip (an index probe per table).
+    pub async fn written_since(
+        &mut self,
+        tables: &[(&SharedTable, &str)],
+    ) -> Result<BTreeSet<String>> {
+        if tables.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let mut parts = Vec::with_capacity(tables.len());
+        for (table, since) in tables {
+            parts.push(format!(
+                "SELECT '{0}'::text AS t WHERE EXISTS (SELECT 1 FROM {0} WHERE sync_xid >= '{1}'::xid8)",
+                table.name,
+                checked_xid(since)?
+            ));
+        }
+        let names: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(parts.join(" UNION ALL ")))
+            .fetch_all(&mut self.conn)
+            .await
+            .map_err(|e| self.error("asking which tables changed", e))?;
+        Ok(names.into_iter().collect())
+    }
+
     /// The tombstones (deleted row ids) written at or after `since`, as CSV `table,row_id`.
     pub async fn copy_tombstones(
         &mut self,

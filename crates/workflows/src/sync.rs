@@ -400,11 +400,22 @@ struct Run<'a> {
     staged: BTreeMap<&'static str, TableChecksum>,
 }
 
-/// A table to copy: `since` is `None` for a table the login may not read (an empty file, so
-/// it leaves the laptop), `Some(None)` for a whole table, `Some(Some(watermark))` for a delta.
+/// A table to copy, and what of it.
 struct CopyJob {
     table: &'static SharedTable,
-    since: Option<Option<String>>,
+    rows: CopyRows,
+}
+
+enum CopyRows {
+    /// Every row the login sees.
+    All,
+    /// The rows written since this watermark.
+    Since(String),
+    /// Nothing was written since the watermark (Postgres said so for every table in one
+    /// round trip): an empty delta, no copy.
+    Unchanged,
+    /// The login may no longer read the table: an empty full pull, so it leaves the laptop.
+    Unreadable,
 }
 
 /// What the copying connections share: the tables still to copy, the DuckDB worker's queue,
@@ -416,7 +427,7 @@ struct CopyLanes<'a, 'p> {
     cancel: &'a AtomicBool,
     /// Set when a lane fails, so the other stops at its next table.
     stop: &'a AtomicBool,
-    /// Copies started so far, for progress.
+    /// Copies started so far (tables Postgres actually streams), for progress.
     started: &'a std::sync::atomic::AtomicUsize,
     progress: &'a std::sync::Mutex<&'p mut (dyn FnMut(SyncProgress) + Send)>,
     copied: &'a std::sync::Mutex<BTreeMap<&'static str, usize>>,
@@ -450,18 +461,26 @@ impl CopyLanes<'_, '_> {
             else {
                 return Ok(());
             };
-            let CopyJob { table, since } = job;
-            let order = self.started.fetch_add(1, Ordering::Relaxed);
+            let CopyJob { table, rows } = job;
             let path = self.files.join(format!("{}.csv", table.name));
-            let mode = match since {
-                None => {
+            let mode = match &rows {
+                CopyRows::Unchanged | CopyRows::Unreadable => {
                     std::fs::write(&path, b"").map_err(|e| WorkflowError::Io {
                         context: format!("writing {}", path.display()),
                         source: e,
                     })?;
-                    LoadMode::Full
+                    if matches!(rows, CopyRows::Unchanged) {
+                        LoadMode::Delta
+                    } else {
+                        LoadMode::Full
+                    }
                 }
-                Some(since) => {
+                CopyRows::All | CopyRows::Since(_) => {
+                    let since = match &rows {
+                        CopyRows::Since(watermark) => Some(watermark.as_str()),
+                        _ => None,
+                    };
+                    let order = self.started.fetch_add(1, Ordering::Relaxed);
                     let mut report = |bytes| {
                         (self.progress.lock().unwrap_or_else(|e| e.into_inner()))(
                             SyncProgress::Copying {
@@ -474,7 +493,7 @@ impl CopyLanes<'_, '_> {
                     };
                     report(0);
                     let bytes = snapshot
-                        .copy_table(table, since.as_deref(), &path, self.cancel, &mut report)
+                        .copy_table(table, since, &path, self.cancel, &mut report)
                         .await
                         .map_err(cancelled)?;
                     self.copied
@@ -745,12 +764,32 @@ impl Run<'_> {
             .filter(|t| !unreadable.contains(t.name) && since_for(t.name).is_none())
             .map(|t| t.name.to_string())
             .collect();
+        // Which deltas hold anything, asked of Postgres in one round trip (over a network each
+        // empty COPY would cost one).
+        let deltas: Vec<(&SharedTable, String)> = SHARED_TABLES
+            .iter()
+            .filter(|t| !unreadable.contains(t.name))
+            .filter_map(|t| since_for(t.name).map(|since| (t, since)))
+            .collect();
+        let probe: Vec<(&SharedTable, &str)> = deltas
+            .iter()
+            .map(|(t, since)| (*t, since.as_str()))
+            .collect();
+        let written = snapshot.written_since(&probe).await?;
         // Largest first (by the rows the last run left), so two connections finish together.
         let mut order: Vec<CopyJob> = SHARED_TABLES
             .iter()
             .map(|table| CopyJob {
                 table,
-                since: (!unreadable.contains(table.name)).then(|| since_for(table.name)),
+                rows: if unreadable.contains(table.name) {
+                    CopyRows::Unreadable
+                } else {
+                    match since_for(table.name) {
+                        None => CopyRows::All,
+                        Some(_) if !written.contains(table.name) => CopyRows::Unchanged,
+                        Some(since) => CopyRows::Since(since),
+                    }
+                },
             })
             .collect();
         order
