@@ -307,21 +307,6 @@ struct DbArg {
     db: PathBuf,
 }
 
-impl DbArg {
-    fn open(&self) -> Result<Workspace> {
-        open_workspace(&self.db)
-    }
-}
-
-/// The CLI's handle on a workspace file: each command is one short process, so the
-/// checkpoint is left to DuckDB's own threshold rather than paid at every exit
-/// ([`Workspace::skip_checkpoint_on_close`]).
-fn open_workspace(path: &std::path::Path) -> Result<Workspace> {
-    let workspace = Workspace::open(path)?;
-    workspace.skip_checkpoint_on_close()?;
-    Ok(workspace)
-}
-
 #[derive(Subcommand)]
 enum DemoCommand {
     /// Write the demo dataset into a workspace file (replacing its data).
@@ -465,7 +450,7 @@ fn kpi(args: KpiArgs) -> Result<()> {
     let db = args
         .db
         .context("--db (or BALLAST_DB) is needed unless you give --nav-csv")?;
-    let workspace = open_workspace(&db)?;
+    let workspace = Workspace::open(&db)?;
     let source = workspace.source()?;
     let subject = match (args.portfolio, args.account, args.asset) {
         (Some(code), _, _) => Subject::Portfolio(code),
@@ -487,7 +472,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
     use workflows::scenarios;
     match command {
         ScenarioCommand::List { db, json } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             scenario_report::list(&scenarios::list(&workspace)?, json)
         }
         ScenarioCommand::Show {
@@ -496,7 +481,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             version,
             json,
         } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             scenario_report::show(&scenarios::show(&workspace, &name, version)?, json)
         }
         ScenarioCommand::Run {
@@ -505,7 +490,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             name,
             json,
         } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             scenario_report::run(&scenarios::run(&workspace, &portfolio, &name)?, json)
         }
         ScenarioCommand::Compare {
@@ -514,7 +499,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             names,
             json,
         } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             scenario_report::compare(&scenarios::compare(&workspace, &portfolio, &names)?, json)
         }
         ScenarioCommand::Import {
@@ -523,7 +508,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             name,
             json,
         } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let saved = scenarios::import(&workspace, &file, name.as_deref())?;
             scenario_report::saved(&saved, "imported", json)
         }
@@ -533,7 +518,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             version,
             out,
         } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let s = scenarios::export(&workspace, &name, version, &out)?;
             match s.source {
                 scenarios::ScenarioSource::Saved { version, .. } => {
@@ -546,7 +531,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             Ok(())
         }
         ScenarioCommand::Duplicate { db, from, to, json } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let saved = scenarios::duplicate(&workspace, &from, &to)?;
             scenario_report::saved(&saved, "saved", json)
         }
@@ -565,7 +550,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
                 "bootstrap" => Method::Bootstrap,
                 other => bail!("--method {other}: use cholesky or bootstrap"),
             };
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let report = scenarios::monte_carlo(
                 &workspace,
                 &portfolio,
@@ -617,7 +602,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             portfolio,
             name,
         } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let item = scenarios::publish(&workspace, &portfolio, &name)?;
             println!(
                 "queued {} ({}): deliver it with `ballast outbox drain`",
@@ -626,7 +611,7 @@ fn scenario(command: ScenarioCommand) -> Result<()> {
             Ok(())
         }
         ScenarioCommand::Delete { db, name } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let n = scenarios::delete(&workspace, &name)?;
             println!("deleted scenario '{name}' ({n} versions)");
             Ok(())
@@ -656,7 +641,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Demo(DemoCommand::Init { db, small, json }) => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let mut bar = report::ProgressLine::new(json);
             workflows::demo_init(&workspace, &demo_config(small), &mut |p| bar.write(&p))?;
             bar.finish();
@@ -690,7 +675,7 @@ fn main() -> Result<()> {
             json,
         } => {
             let spec = connect_spec(&url, password_secret.as_deref())?;
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let mut bar = report::ProgressLine::new(json);
             let options = workflows::SyncOptions {
                 verify_all: verify,
@@ -718,7 +703,7 @@ fn main() -> Result<()> {
             stale_after_hours,
             json,
         } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             if let Some(hours) = stale_after_hours {
                 if hours == 0 {
                     bail!("--stale-after-hours must be at least 1");
@@ -731,7 +716,7 @@ fn main() -> Result<()> {
             report::status(&workspace, json)?;
         }
         Command::Outbox(OutboxCommand::Status { db, json }) => {
-            report::outbox(&db.open()?, json)?;
+            report::outbox(&Workspace::open(&db.db)?, json)?;
         }
         Command::Outbox(OutboxCommand::Drain {
             db,
@@ -740,7 +725,7 @@ fn main() -> Result<()> {
             json,
         }) => {
             let spec = connect_spec(&url, password_secret.as_deref())?;
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let r = runtime()?.block_on(workflows::outbox::drain(
                 &workspace,
                 &spec,
@@ -761,7 +746,7 @@ fn main() -> Result<()> {
             }
         }
         Command::Outbox(OutboxCommand::Retry { db }) => {
-            let n = db.open()?.outbox_retry_dead()?;
+            let n = Workspace::open(&db.db)?.outbox_retry_dead()?;
             println!("{n} dead entries back to pending");
         }
         Command::Annotate {
@@ -770,14 +755,14 @@ fn main() -> Result<()> {
             asset,
             text,
         } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             let item = workflows::annotate(&workspace, &portfolio, &asset, &text)?;
             println!("queued {} ({})", item.idempotency_key, item.status);
         }
         Command::Kpi(args) => kpi(args)?,
         Command::Chart(ChartCommand::MonthlyReturns { db, portfolio, out }) => {
             let format = Format::for_path(&out)?;
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             workflows::monthly_returns_chart(&workspace, &portfolio, format, Some(&out))?;
             println!("wrote {}", out.display());
         }
@@ -790,7 +775,7 @@ fn main() -> Result<()> {
             participation,
             json,
         } => {
-            let workspace = db.open()?;
+            let workspace = Workspace::open(&db.db)?;
             if buckets.is_some() || participation.is_some() {
                 workflows::scenarios::set_ladder_config(
                     &workspace,

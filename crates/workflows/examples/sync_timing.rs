@@ -3,9 +3,9 @@
 //! the CLI adds a process start, opening the file and closing it).
 //!
 //! `sync_timing URL DIR CHANGE_SQL` prints one line per run, seconds then rows brought in:
-//! - `full S ROWS` three times, each into a new workspace in DIR;
+//! - `full S ROWS` five times, each into a new workspace in DIR;
 //! - `nochange S ROWS` five times, on the last of them;
-//! - `incremental S ROWS` three times, each after `psql URL -c CHANGE_SQL` with `@ROUND@`
+//! - `incremental S ROWS` five times, each after `psql URL -c CHANGE_SQL` with `@ROUND@`
 //!   replaced by the round's number (the script's 1% update).
 //!
 //! A report for the benchmark, not a test.
@@ -45,19 +45,19 @@ async fn main() {
     let spec = ConnectSpec::new(url, None);
     let dir = Path::new(dir);
     let mut last = None;
-    for round in 1..=3 {
+    for round in 1..=5 {
         let workspace = Workspace::open(&dir.join(format!("inproc-{round}.duckdb")))
             .expect("a new workspace opens");
         let (seconds, rows) = timed(&workspace, &spec).await;
         println!("full {seconds:.3} {rows}");
         last = Some(workspace);
     }
-    let workspace = last.expect("three workspaces");
+    let workspace = last.expect("five workspaces");
     for _ in 0..5 {
         let (seconds, rows) = timed(&workspace, &spec).await;
         println!("nochange {seconds:.3} {rows}");
     }
-    for round in 1..=3 {
+    for round in 1..=5 {
         let sql = change.replace("@ROUND@", &format!("inproc{round}"));
         let status = Command::new("psql")
             .args([url.as_str(), "-qX", "-v", "ON_ERROR_STOP=1", "-c", &sql])
