@@ -733,27 +733,6 @@ impl Run<'_> {
             })
             .collect();
 
-        // Copy and apply overlap: DuckDB loads table n on a worker thread (which owns the
-        // run's transaction meanwhile) while Postgres streams table n + 1.
-        let (jobs, queue) = std::sync::mpsc::channel::<LoadJob>();
-        let (report, loaded) = std::sync::mpsc::channel::<Loaded>();
-        let cancel = self.options.cancel.clone();
-        let worker = std::thread::spawn(move || {
-            for job in queue {
-                if cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-                let result = writer.load(job.table, &job.path, job.mode);
-                let _ = std::fs::remove_file(&job.path);
-                let failed = result.is_err();
-                if report.send(Loaded { job, result }).is_err() || failed {
-                    break;
-                }
-            }
-            writer
-        });
-        let mut changed: BTreeSet<&'static str> = cleared;
-        let mut failure: Option<WorkflowError> = None;
         let unreadable: BTreeSet<&'static str> = SHARED_TABLES
             .iter()
             .filter(|t| !catalog.tables[t.name].selectable)
@@ -776,6 +755,28 @@ impl Run<'_> {
             .map(|(t, since)| (*t, since.as_str()))
             .collect();
         let written = snapshot.written_since(&probe).await?;
+
+        // Copy and apply overlap: a worker thread (which owns the run's DuckDB transaction
+        // meanwhile) applies each file as soon as it lands, while Postgres streams the next.
+        let (jobs, queue) = std::sync::mpsc::channel::<LoadJob>();
+        let (report, loaded) = std::sync::mpsc::channel::<Loaded>();
+        let cancel = self.options.cancel.clone();
+        let worker = std::thread::spawn(move || {
+            for job in queue {
+                if cancel.load(Ordering::Relaxed) {
+                    break;
+                }
+                let result = writer.load(job.table, &job.path, job.mode);
+                let _ = std::fs::remove_file(&job.path);
+                let failed = result.is_err();
+                if report.send(Loaded { job, result }).is_err() || failed {
+                    break;
+                }
+            }
+            writer
+        });
+        let mut changed: BTreeSet<&'static str> = cleared;
+        let mut failure: Option<WorkflowError> = None;
         // Largest first (by the rows the last run left), so two connections finish together.
         let mut order: Vec<CopyJob> = SHARED_TABLES
             .iter()
