@@ -210,6 +210,89 @@ async fn a_straggler_that_commits_after_a_sync_arrives_on_the_next_exactly_once(
     assert_mirrors_equal(&ws, &spec).await;
 }
 
+/// Postgres sends rows in its binary format and the run decodes them into the CSV the laptop
+/// loads: for every mirrored table that CSV must be, byte for byte, what Postgres writes
+/// itself with `FORMAT csv`, awkward values included (quotes, commas, line breaks, empty
+/// strings and NULLs, NaN, BC and infinite dates, fractions of a second).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, _)) = seeded("binary-copy").await else {
+        return;
+    };
+    // Replica mode skips the trigger that stamps `updated_at`, so the test chooses it.
+    sql(
+        &url,
+        r#"SET session_replication_role = replica;
+        INSERT INTO assets (symbol, name, asset_class, sector, country, currency, issuer,
+                            maturity, coupon, modified_duration, convexity, beta,
+                            avg_daily_volume, redemption_notice_days, lp_visible, updated_at)
+        VALUES ('A,B', E'He said "hi"\nthen left', 'bond', '', NULL, 'USD', E'tab\there',
+                '0044-03-15 BC', 0.000000012, 'NaN', 1200034500.0, -12.34, 10000, -5, false,
+                '1999-12-31 23:59:59.999999+00'),
+               ('Zürich', 'x', 'bond', 'Rates', 'CH', 'CHF', NULL, 'infinity',
+                123456789012345678901234567890.1234567890, 0, 0.00, 1e-20, NULL, 0, true,
+                '2000-01-01 00:00:01.5+00'),
+               ('CR', E'carriage\rreturn', 'equity', NULL, NULL, 'EUR', NULL, '-infinity',
+                NULL, NULL, NULL, NULL, NULL, NULL, true, 'infinity');
+        INSERT INTO prices (asset_id, date, close, updated_at)
+        SELECT id, '1999-12-31', 0, '2026-11-15 00:27:33.123124+00' FROM assets
+        WHERE symbol = 'A,B';"#,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut snapshot = ballast_pg::snapshot::Snapshot::open(&spec).await.unwrap();
+    for table in SHARED_TABLES {
+        let path = dir.path().join(format!("{}.csv", table.name));
+        let cancel = std::sync::atomic::AtomicBool::new(false);
+        snapshot
+            .copy_table(table, None, &path, &cancel, &mut |_| {})
+            .await
+            .unwrap();
+        // The select list the sync sent as CSV before it read binary: text and booleans as
+        // text, the rest as Postgres writes them.
+        let mut columns = vec!["id".to_string()];
+        columns.extend(table.columns.iter().map(|(name, kind)| match kind {
+            ballast_engine::schema::ColumnKind::Text
+            | ballast_engine::schema::ColumnKind::Boolean => format!("{name}::text"),
+            _ => name.to_string(),
+        }));
+        columns.push("updated_at".into());
+        let reference = testing::postgres_csv(
+            &url,
+            &format!("SELECT {} FROM {}", columns.join(", "), table.name),
+        )
+        .await;
+        let decoded = std::fs::read(&path).unwrap();
+        assert!(!reference.is_empty(), "{} has rows", table.name);
+        assert_eq!(
+            String::from_utf8_lossy(&decoded),
+            String::from_utf8_lossy(&reference),
+            "{}",
+            table.name
+        );
+        if table.name == "assets" {
+            let text = String::from_utf8_lossy(&reference);
+            for awkward in [
+                "\"A,B\"",
+                "\"He said \"\"hi\"\"\nthen left\"",
+                ",\"\",,USD,",
+                "0044-03-15 BC",
+                "NaN",
+                ",infinity,",
+                ",-infinity,",
+                "1999-12-31 23:59:59.999999+00",
+                "2000-01-01 00:00:01.5+00",
+                "0.00000000000000000001",
+                "carriage\rreturn",
+            ] {
+                assert!(text.contains(awkward), "the edge rows hold {awkward:?}");
+            }
+        }
+    }
+    snapshot.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_connection_reads_exactly_the_runs_snapshot() {
     let _serial = SERIAL.lock().await;

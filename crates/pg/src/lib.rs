@@ -5,6 +5,7 @@
 //! snapshot ([`snapshot::Snapshot`]). Passwords come from the caller (the keychain), never from stored URLs,
 //! and no error message carries one ([`ConnectSpec`] redacts).
 
+mod binary_copy;
 pub mod outbox;
 pub mod snapshot;
 pub mod testing;

@@ -3,8 +3,9 @@
 //! A second connection can join it ([`Snapshot::attach`], through `pg_export_snapshot`) so a
 //! run copies two tables at once without leaving that snapshot.
 //!
-//! Tables leave Postgres through `COPY (SELECT …) TO STDOUT (FORMAT csv)` into a file the
-//! local store bulk-loads: the cheapest path out of Postgres, the same one `psql \copy` takes.
+//! Tables leave Postgres through `COPY (SELECT …) TO STDOUT (FORMAT binary)`, decoded as they
+//! stream into the CSV file the local store bulk-loads (see [`crate::binary_copy`] for why
+//! binary: it halves what a copy costs the server).
 //! The run records the snapshot's oldest running transaction ([`Snapshot::xmin`]); the next
 //! run asks for rows with `sync_xid >= xmin` (see migration `…_sync_versions.sql` for why no
 //! straggler can slip under it).
@@ -18,6 +19,7 @@ use ballast_engine::schema::{ColumnKind, SharedTable, TableChecksum, SHARED_TABL
 use futures_util::StreamExt;
 use sqlx::{Connection, PgConnection, Row};
 
+use crate::binary_copy::{CsvTranscoder, Field};
 use crate::{ConnectSpec, PgError, Result};
 
 /// What the connected role can see of the shared schema, and a fingerprint of everything that
@@ -51,6 +53,16 @@ pub struct Snapshot {
 
 /// Rows per progress report while copying.
 const PROGRESS_EVERY_BYTES: usize = 4 << 20;
+
+/// Bytes received per hand-over to the thread writing the file.
+const BATCH_BYTES: usize = 256 << 10;
+
+fn write_error(what: &str, out: &Path, e: std::io::Error) -> PgError {
+    PgError::Query {
+        context: format!("writing {what} to {}", out.display()),
+        reason: e.to_string(),
+    }
+}
 
 impl Snapshot {
     /// Connect and open the run's snapshot.
@@ -195,31 +207,36 @@ impl Snapshot {
         Ok(catalog)
     }
 
+    /// The columns in mirror order, each cast to the type it travels as (a no-op for a column
+    /// of that type), so every binary field's layout is known.
+    fn binary_columns(table: &SharedTable) -> Vec<(&'static str, Field, &'static str)> {
+        let mut columns = vec![("id", Field::Uuid, "uuid")];
+        columns.extend(table.columns.iter().map(|(name, kind)| {
+            let (field, cast) = match kind {
+                ColumnKind::Uuid => (Field::Uuid, "uuid"),
+                ColumnKind::Text => (Field::Text, "text"),
+                ColumnKind::Date => (Field::Date, "date"),
+                ColumnKind::Decimal => (Field::Numeric, "numeric"),
+                ColumnKind::Integer => (Field::Int8, "int8"),
+                ColumnKind::Boolean => (Field::Bool, "bool"),
+            };
+            (*name, field, cast)
+        }));
+        columns.push(("updated_at", Field::Timestamptz, "timestamptz"));
+        columns
+    }
+
     fn select_list(table: &SharedTable) -> String {
-        table
-            .all_columns()
+        Self::binary_columns(table)
             .iter()
-            .map(|name| {
-                let kind = table
-                    .columns
-                    .iter()
-                    .find(|(c, _)| c == name)
-                    .map(|(_, k)| *k);
-                match kind {
-                    // CSV booleans as words and fixed-width codes as plain text, so the
-                    // local loader reads them without guessing.
-                    Some(ColumnKind::Boolean) | Some(ColumnKind::Text) => {
-                        format!("{name}::text")
-                    }
-                    _ => name.to_string(),
-                }
-            })
+            .map(|(name, _, cast)| format!("{name}::{cast}"))
             .collect::<Vec<_>>()
             .join(", ")
     }
 
-    /// Stream `table` (every row, or those written at or after `since`) as CSV into `out`,
-    /// reporting the bytes copied so far. Returns the bytes written.
+    /// Stream `table` (every row, or those written at or after `since`) into `out` as the CSV
+    /// the local store loads, reporting the bytes received so far. Postgres sends it binary
+    /// (see [`crate::binary_copy`] for why). Returns the bytes received.
     pub async fn copy_table(
         &mut self,
         table: &SharedTable,
@@ -233,12 +250,23 @@ impl Snapshot {
             None => String::new(),
         };
         let sql = format!(
-            "COPY (SELECT {} FROM {}{filter}) TO STDOUT (FORMAT csv)",
+            "COPY (SELECT {} FROM {}{filter}) TO STDOUT (FORMAT binary)",
             Self::select_list(table),
             table.name
         );
-        self.copy_to_file(&sql, table.name, out, cancel, progress)
-            .await
+        let columns = Self::binary_columns(table)
+            .into_iter()
+            .map(|(name, field, _)| (name, field))
+            .collect();
+        self.copy_to_file(
+            &sql,
+            table.name,
+            out,
+            cancel,
+            progress,
+            Some(CsvTranscoder::new(columns)),
+        )
+        .await
     }
 
     /// Which of `tables` hold a row the role sees written at or after its watermark, in one
@@ -277,10 +305,16 @@ impl Snapshot {
              TO STDOUT (FORMAT csv)",
             checked_xid(since)?
         );
-        self.copy_to_file(&sql, "tombstones", out, cancel, &mut |_| {})
+        self.copy_to_file(&sql, "tombstones", out, cancel, &mut |_| {}, None)
             .await
     }
 
+    /// Run the `COPY … TO STDOUT` `sql` into the file `out`: as received, or through
+    /// `transcoder` (binary rows to CSV). Returns the bytes received.
+    ///
+    /// The file is written, and the rows decoded, on a thread of its own fed through a short
+    /// queue: the two connections of a run share one task, and a lane busy decoding would
+    /// otherwise keep the other lane's connection waiting.
     async fn copy_to_file(
         &mut self,
         sql: &str,
@@ -288,39 +322,82 @@ impl Snapshot {
         out: &Path,
         cancel: &AtomicBool,
         progress: &mut (dyn FnMut(usize) + Send),
+        transcoder: Option<CsvTranscoder>,
     ) -> Result<usize> {
-        let file = std::fs::File::create(out).map_err(|e| PgError::Query {
-            context: format!("writing {what} to {}", out.display()),
-            reason: e.to_string(),
-        })?;
-        let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+        let file = std::fs::File::create(out).map_err(|e| write_error(what, out, e))?;
+        let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+        let (owned_what, owned_out) = (what.to_string(), out.to_path_buf());
+        let writer = tokio::task::spawn_blocking(move || -> Result<()> {
+            let (what, out) = (owned_what.as_str(), owned_out.as_path());
+            let decode_error = |reason: String| PgError::Query {
+                context: format!("decoding {what} as Postgres sent it"),
+                reason,
+            };
+            let mut transcoder = transcoder;
+            let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+            let mut csv = Vec::with_capacity(1 << 20);
+            while let Some(chunk) = received.blocking_recv() {
+                let written = match transcoder.as_mut() {
+                    Some(transcoder) => {
+                        csv.clear();
+                        transcoder.feed(&chunk, &mut csv).map_err(decode_error)?;
+                        file.write_all(&csv)
+                    }
+                    None => file.write_all(&chunk),
+                };
+                written.map_err(|e| write_error(what, out, e))?;
+            }
+            file.flush().map_err(|e| write_error(what, out, e))?;
+            match &transcoder {
+                Some(transcoder) => transcoder.finish().map_err(decode_error),
+                None => Ok(()),
+            }
+        });
         let spec = self.spec.clone();
-        let mut stream = self
-            .conn
-            .copy_out_raw(sql)
-            .await
-            .map_err(|e| spec.query_error(&format!("reading {what}"), e))?;
-        let (mut bytes, mut reported) = (0usize, 0usize);
-        while let Some(chunk) = stream.next().await {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(PgError::Cancelled);
+        let streamed = async {
+            let mut stream = self
+                .conn
+                .copy_out_raw(sql)
+                .await
+                .map_err(|e| spec.query_error(&format!("reading {what}"), e))?;
+            let (mut bytes, mut reported) = (0usize, 0usize);
+            // Postgres sends a message per row: the writer gets them in batches, so the
+            // hand-over costs nothing per row.
+            let mut batch = Vec::with_capacity(BATCH_BYTES + (64 << 10));
+            while let Some(chunk) = stream.next().await {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(PgError::Cancelled);
+                }
+                let chunk = chunk.map_err(|e| spec.query_error(&format!("reading {what}"), e))?;
+                bytes += chunk.len();
+                batch.extend_from_slice(&chunk);
+                if batch.len() >= BATCH_BYTES {
+                    let full =
+                        std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + (64 << 10)));
+                    if chunks.send(full).await.is_err() {
+                        // The writer stopped on an error, which it returns below.
+                        return Ok(bytes);
+                    }
+                }
+                if bytes - reported >= PROGRESS_EVERY_BYTES {
+                    reported = bytes;
+                    progress(bytes);
+                }
             }
-            let chunk = chunk.map_err(|e| spec.query_error(&format!("reading {what}"), e))?;
-            file.write_all(&chunk).map_err(|e| PgError::Query {
-                context: format!("writing {what} to {}", out.display()),
-                reason: e.to_string(),
-            })?;
-            bytes += chunk.len();
-            if bytes - reported >= PROGRESS_EVERY_BYTES {
-                reported = bytes;
-                progress(bytes);
+            if !batch.is_empty() {
+                let _ = chunks.send(batch).await;
             }
+            progress(bytes);
+            Ok(bytes)
         }
-        file.flush().map_err(|e| PgError::Query {
+        .await;
+        drop(chunks);
+        let written = writer.await.map_err(|e| PgError::Query {
             context: format!("writing {what} to {}", out.display()),
             reason: e.to_string(),
         })?;
-        progress(bytes);
+        let bytes = streamed?;
+        written?;
         Ok(bytes)
     }
 
@@ -450,11 +527,17 @@ mod tests {
     }
 
     #[test]
-    fn booleans_and_text_leave_as_text() {
+    fn every_column_travels_cast_to_the_type_it_is_decoded_as() {
         let sql =
             Snapshot::select_list(ballast_engine::schema::shared_table("portfolios").unwrap());
-        assert!(sql.starts_with("id, code::text,"), "{sql}");
-        assert!(sql.contains("lp_visible::text"), "{sql}");
-        assert!(sql.ends_with("updated_at"), "{sql}");
+        assert!(sql.starts_with("id::uuid, code::text,"), "{sql}");
+        assert!(sql.contains("lp_visible::bool"), "{sql}");
+        assert!(sql.ends_with("updated_at::timestamptz"), "{sql}");
+        let assets = Snapshot::select_list(ballast_engine::schema::shared_table("assets").unwrap());
+        assert!(
+            assets.contains("maturity::date, coupon::numeric"),
+            "{assets}"
+        );
+        assert!(assets.contains("redemption_notice_days::int8"), "{assets}");
     }
 }

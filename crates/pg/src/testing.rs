@@ -92,6 +92,29 @@ pub async fn execute(url: &str, sql: &str) {
     conn.close().await.ok();
 }
 
+/// What `COPY (query) TO STDOUT (FORMAT csv)` sends, as Postgres itself writes it, in UTC
+/// (the reference the sync's own decoding of binary rows is held to).
+pub async fn postgres_csv(url: &str, query: &str) -> Vec<u8> {
+    use futures_util::StreamExt;
+    let mut conn = PgConnection::connect(url).await.expect("connect");
+    sqlx::raw_sql("SET TimeZone = 'UTC'")
+        .execute(&mut conn)
+        .await
+        .expect("set the time zone");
+    let sql = format!("COPY ({query}) TO STDOUT (FORMAT csv)");
+    let mut stream = conn
+        .copy_out_raw(sql.as_str())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut csv = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        csv.extend_from_slice(&chunk.expect("a chunk of the copy"));
+    }
+    drop(stream);
+    conn.close().await.ok();
+    csv
+}
+
 /// A new login in `lp_role`, mapped to the investor `investor_id`, on the database at `url`
 /// (whose user is the cluster admin `postgres`). Returns the login's name and connection;
 /// drop it with `DROP OWNED BY name; DROP ROLE name`.
