@@ -363,7 +363,9 @@ impl Snapshot {
             let (mut bytes, mut reported) = (0usize, 0usize);
             // Postgres sends a message per row: the writer gets them in batches, so the
             // hand-over costs nothing per row.
-            let mut batch = Vec::with_capacity(BATCH_BYTES + (64 << 10));
+            // Room for one more row past the threshold, so a batch never reallocates.
+            let new_batch = || Vec::with_capacity(BATCH_BYTES + (64 << 10));
+            let mut batch = new_batch();
             while let Some(chunk) = stream.next().await {
                 if cancel.load(Ordering::Relaxed) {
                     return Err(PgError::Cancelled);
@@ -371,13 +373,15 @@ impl Snapshot {
                 let chunk = chunk.map_err(|e| spec.query_error(&format!("reading {what}"), e))?;
                 bytes += chunk.len();
                 batch.extend_from_slice(&chunk);
-                if batch.len() >= BATCH_BYTES {
-                    let full =
-                        std::mem::replace(&mut batch, Vec::with_capacity(BATCH_BYTES + (64 << 10)));
-                    if chunks.send(full).await.is_err() {
-                        // The writer stopped on an error, which it returns below.
-                        return Ok(bytes);
-                    }
+                let full = batch.len() >= BATCH_BYTES;
+                if full
+                    && chunks
+                        .send(std::mem::replace(&mut batch, new_batch()))
+                        .await
+                        .is_err()
+                {
+                    // The writer stopped on an error, which it returns below.
+                    return Ok(bytes);
                 }
                 if bytes - reported >= PROGRESS_EVERY_BYTES {
                     reported = bytes;
