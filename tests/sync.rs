@@ -215,11 +215,35 @@ async fn a_straggler_that_commits_after_a_sync_arrives_on_the_next_exactly_once(
 /// itself with `FORMAT csv`, awkward values included (quotes, commas, line breaks, empty
 /// strings and NULLs, NaN, BC and infinite dates, fractions of a second).
 #[tokio::test(flavor = "multi_thread")]
-async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv() {
+async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv_with_its_checksum() {
     let _serial = SERIAL.lock().await;
     let Some((url, spec, _)) = seeded("binary-copy").await else {
         return;
     };
+    // A delta of every row (written since transaction 1) arrives as the same file, with
+    // Postgres' checksum of those rows, computed in the copy's statement, equal to the one it
+    // computes on its own.
+    let dir = tempfile::tempdir().unwrap();
+    let mut snapshot = ballast_pg::snapshot::Snapshot::open(&spec).await.unwrap();
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    for table in SHARED_TABLES {
+        let (whole, delta) = (dir.path().join("whole.csv"), dir.path().join("delta.csv"));
+        snapshot
+            .copy_table(table, None, &whole, &cancel, &mut |_| {})
+            .await
+            .unwrap();
+        let copied = snapshot
+            .copy_table(table, Some("1"), &delta, &cancel, &mut |_| {})
+            .await
+            .unwrap();
+        let rows = std::fs::read(&whole).unwrap();
+        assert!(!rows.is_empty(), "{} has rows", table.name);
+        assert_eq!(std::fs::read(&delta).unwrap(), rows, "{}", table.name);
+        let checksum = snapshot.checksum(table).await.unwrap();
+        assert_eq!(copied.checksum, Some(checksum), "{}", table.name);
+    }
+    snapshot.close().await;
+
     // Replica mode skips the trigger that stamps `updated_at`, so the test chooses it.
     sql(
         &url,
@@ -240,15 +264,14 @@ async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv() {
         WHERE symbol = 'A,B';"#,
     )
     .await;
-    let dir = tempfile::tempdir().unwrap();
     let mut snapshot = ballast_pg::snapshot::Snapshot::open(&spec).await.unwrap();
     for table in SHARED_TABLES {
         let path = dir.path().join(format!("{}.csv", table.name));
-        let cancel = std::sync::atomic::AtomicBool::new(false);
-        snapshot
+        let whole = snapshot
             .copy_table(table, None, &path, &cancel, &mut |_| {})
             .await
             .unwrap();
+        assert_eq!(whole.checksum, None, "a whole table brings no checksum");
         // The select list the sync sent as CSV before it read binary: text and booleans as
         // text, the rest as Postgres writes them.
         let mut columns = vec!["id".to_string()];

@@ -10,6 +10,10 @@
 //! a header extension; then per row a 16-bit field count and per field a 32-bit length (-1 for
 //! NULL) and that many bytes; a field count of -1 ends the data. All big-endian. The `SELECT`
 //! casts each column to exactly the type [`Field`] names, so each field's layout is known.
+//!
+//! A delta's stream carries one more column, NULL in every row but one: a row of NULLs whose
+//! last field is Postgres' checksum of the rows, computed by the same statement
+//! ([`CsvTranscoder::with_summary`] keeps it out of the CSV and hands it back).
 
 /// How one column arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +101,12 @@ pub struct CsvTranscoder {
     pending: Vec<u8>,
     header_read: bool,
     ended: bool,
+    /// Rows of the stream so far (the summary row included), for error messages.
     rows: u64,
+    /// `None`: rows are data only. `Some`: each row carries one more, text field, NULL in
+    /// every data row and set in exactly one row whose other fields are all NULL: a summary
+    /// Postgres computed in the same statement ([`CsvTranscoder::with_summary`]).
+    summary: Option<Option<String>>,
 }
 
 impl CsvTranscoder {
@@ -110,6 +119,18 @@ impl CsvTranscoder {
             header_read: false,
             ended: false,
             rows: 0,
+            summary: None,
+        }
+    }
+
+    /// As [`CsvTranscoder::new`], for a stream whose rows end with one more text column that
+    /// is NULL in the data rows and holds a summary in one row of its own (all its other
+    /// fields NULL, anywhere in the stream). The summary row is not written to the CSV;
+    /// [`CsvTranscoder::finish`] returns its text, and fails if it is missing.
+    pub fn with_summary(columns: Vec<(&'static str, Field)>) -> CsvTranscoder {
+        CsvTranscoder {
+            summary: Some(None),
+            ..CsvTranscoder::new(columns)
         }
     }
 
@@ -135,8 +156,9 @@ impl CsvTranscoder {
         Ok(())
     }
 
-    /// The stream ended: it must have ended where the data says it ends.
-    pub fn finish(&self) -> Result<(), String> {
+    /// The stream ended: it must have ended where the data says it ends. Returns the summary
+    /// of a [`CsvTranscoder::with_summary`] stream (`None` for a plain one).
+    pub fn finish(&self) -> Result<Option<String>, String> {
         if !self.ended {
             return Err(format!(
                 "the data stopped after row {} without its end marker",
@@ -149,7 +171,14 @@ impl CsvTranscoder {
                 self.pending.len()
             ));
         }
-        Ok(())
+        match &self.summary {
+            None => Ok(None),
+            Some(None) => Err(format!(
+                "{} rows arrived without the summary row Postgres computes with them",
+                self.rows
+            )),
+            Some(Some(text)) => Ok(Some(text.clone())),
+        }
     }
 
     /// Decode every complete row at the start of `data`; returns the bytes used.
@@ -186,27 +215,34 @@ impl CsvTranscoder {
                 at += 2;
                 continue;
             }
-            if count as usize != self.columns.len() {
+            let expected = self.columns.len() + usize::from(self.summary.is_some());
+            if count as usize != expected {
                 return Err(format!(
-                    "row {}: {count} fields, expected {}",
+                    "row {}: {count} fields, expected {expected}",
                     self.rows + 1,
-                    self.columns.len()
                 ));
             }
             // Only a row that has fully arrived is written, so a chunk boundary never splits
             // a CSV line.
             let mut end = at + 2;
+            let mut last_length = -1;
             for _ in 0..count {
                 let Some(length) = data.get(end..end + 4) else {
                     return Ok(at);
                 };
                 let length = i32::from_be_bytes(length.try_into().expect("4 bytes"));
+                last_length = length;
                 end += 4 + length.max(0) as usize;
             }
             if end > data.len() {
                 return Ok(at);
             }
             self.rows += 1;
+            if self.summary.is_some() && last_length >= 0 {
+                self.take_summary(&data[at + 2..end])?;
+                at = end;
+                continue;
+            }
             let mut field = at + 2;
             for (index, (name, kind)) in self.columns.iter().enumerate() {
                 if index > 0 {
@@ -225,6 +261,32 @@ impl CsvTranscoder {
             }
             out.push(b'\n');
             at = end;
+        }
+    }
+
+    /// Keep the summary of `row` (its fields, the summary last): every other field must be
+    /// NULL, and it must be the only summary row.
+    fn take_summary(&mut self, row: &[u8]) -> Result<(), String> {
+        let mut field = 0;
+        for (name, _) in &self.columns {
+            let length = i32::from_be_bytes(row[field..field + 4].try_into().expect("4"));
+            if length >= 0 {
+                return Err(format!(
+                    "row {}: the summary row has a value in column {name}",
+                    self.rows
+                ));
+            }
+            field += 4;
+        }
+        let text = &row[field + 4..];
+        let text = std::str::from_utf8(text)
+            .map_err(|_| format!("row {}: the summary is not UTF-8", self.rows))?;
+        match &mut self.summary {
+            Some(slot @ None) => {
+                *slot = Some(text.to_string());
+                Ok(())
+            }
+            _ => Err(format!("row {}: a second summary row", self.rows)),
         }
     }
 }
@@ -630,6 +692,114 @@ mod tests {
             assert_eq!(String::from_utf8(out).unwrap(), want, "chunks of {chunk}");
             assert_eq!(transcoder.rows(), 3);
         }
+    }
+
+    /// `(name, n, summary)`, each field NULL when `None`.
+    type SummaryRow<'a> = (Option<&'a str>, Option<i64>, Option<&'a str>);
+
+    /// A stream of `rows` with a summary column.
+    fn summary_stream(rows: &[SummaryRow]) -> Vec<u8> {
+        let mut bytes = SIGNATURE.to_vec();
+        bytes.extend_from_slice(&0u32.to_be_bytes());
+        bytes.extend_from_slice(&0u32.to_be_bytes());
+        let text = |bytes: &mut Vec<u8>, value: Option<&str>| match value {
+            Some(v) => {
+                bytes.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                bytes.extend_from_slice(v.as_bytes());
+            }
+            None => bytes.extend_from_slice(&(-1i32).to_be_bytes()),
+        };
+        for (name, number, summary) in rows {
+            bytes.extend_from_slice(&3i16.to_be_bytes());
+            text(&mut bytes, *name);
+            match number {
+                Some(n) => {
+                    bytes.extend_from_slice(&8i32.to_be_bytes());
+                    bytes.extend_from_slice(&n.to_be_bytes());
+                }
+                None => bytes.extend_from_slice(&(-1i32).to_be_bytes()),
+            }
+            text(&mut bytes, *summary);
+        }
+        bytes.extend_from_slice(&(-1i16).to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_summary_row_is_kept_apart_from_the_rows_wherever_it_comes() {
+        let columns = || vec![("name", Field::Text), ("n", Field::Int8)];
+        let rows = [
+            (Some("a"), Some(1), None),
+            (Some(""), None, None),
+            (None, None, Some("3,42,7.5")),
+            (Some("c,d"), Some(-3), None),
+        ];
+        let data = summary_stream(&rows);
+        for chunk in [1, 7, data.len()] {
+            let mut transcoder = CsvTranscoder::with_summary(columns());
+            let mut out = Vec::new();
+            for piece in data.chunks(chunk) {
+                transcoder.feed(piece, &mut out).expect("decodes");
+            }
+            assert_eq!(
+                transcoder.finish().expect("ends cleanly").as_deref(),
+                Some("3,42,7.5")
+            );
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                "a,1\n\"\",\n\"c,d\",-3\n",
+                "chunks of {chunk}"
+            );
+        }
+        // An empty delta: the summary alone.
+        let data = summary_stream(&[(None, None, Some("0,0,0"))]);
+        let mut transcoder = CsvTranscoder::with_summary(columns());
+        let mut out = Vec::new();
+        transcoder.feed(&data, &mut out).unwrap();
+        assert_eq!(transcoder.finish().unwrap().as_deref(), Some("0,0,0"));
+        assert!(out.is_empty());
+        // A plain transcoder has no summary to give.
+        let mut plain = CsvTranscoder::new(columns());
+        plain
+            .feed(&stream(&[("a", Some(1))]), &mut Vec::new())
+            .unwrap();
+        assert_eq!(plain.finish().unwrap(), None);
+    }
+
+    #[test]
+    fn a_missing_doubled_or_mixed_summary_is_an_error() {
+        let columns = || vec![("name", Field::Text), ("n", Field::Int8)];
+        let fails = |rows: &[SummaryRow]| {
+            let mut transcoder = CsvTranscoder::with_summary(columns());
+            match transcoder.feed(&summary_stream(rows), &mut Vec::new()) {
+                Err(error) => error,
+                Ok(()) => transcoder.finish().unwrap_err(),
+            }
+        };
+        let cases: [(&[SummaryRow], &str); 4] = [
+            (&[(Some("a"), Some(1), None)], "without the summary row"),
+            (
+                &[(None, None, Some("1,2")), (None, None, Some("1,2"))],
+                "row 2: a second summary row",
+            ),
+            (
+                &[(Some("a"), None, Some("1,2"))],
+                "row 1: the summary row has a value in column name",
+            ),
+            (
+                &[(Some("a"), Some(1), None), (None, Some(5), Some("1,2"))],
+                "row 2: the summary row has a value in column n",
+            ),
+        ];
+        for (rows, want) in cases {
+            let error = fails(rows);
+            assert!(error.contains(want), "{rows:?}: {error}");
+        }
+        // Rows of the plain shape where a summary column is expected.
+        let error = CsvTranscoder::with_summary(columns())
+            .feed(&stream(&[("a", Some(1))]), &mut Vec::new())
+            .unwrap_err();
+        assert!(error.contains("2 fields, expected 3"), "{error}");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ballast_engine::schema::{SharedTable, TableChecksum, SHARED_TABLES, UNMIRRORED_TABLES};
-use ballast_pg::snapshot::{Catalog, Snapshot};
+use ballast_pg::snapshot::{Catalog, Copied, Snapshot};
 use ballast_pg::{ConnectSpec, PgError};
 use ballast_storage::{LoadMode, RunOutcome, SourceInfo, SyncWriter, TableState, Workspace};
 use chrono::{DateTime, Duration, Utc};
@@ -430,7 +430,7 @@ struct CopyLanes<'a, 'p> {
     /// Copies started so far (tables Postgres actually streams), for progress.
     started: &'a std::sync::atomic::AtomicUsize,
     progress: &'a std::sync::Mutex<&'p mut (dyn FnMut(SyncProgress) + Send)>,
-    copied: &'a std::sync::Mutex<BTreeMap<&'static str, usize>>,
+    copied: &'a std::sync::Mutex<BTreeMap<&'static str, Copied>>,
 }
 
 impl CopyLanes<'_, '_> {
@@ -492,14 +492,14 @@ impl CopyLanes<'_, '_> {
                         )
                     };
                     report(0);
-                    let bytes = snapshot
+                    let copied = snapshot
                         .copy_table(table, since, &path, self.cancel, &mut report)
                         .await
                         .map_err(cancelled)?;
                     self.copied
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
-                        .insert(table.name, bytes);
+                        .insert(table.name, copied);
                     if since.is_some() {
                         LoadMode::Delta
                     } else {
@@ -821,25 +821,41 @@ impl Run<'_> {
         }
         drop(jobs);
         // While DuckDB finishes, Postgres computes the checksums verification will need: of
-        // every row for a small table or a full verification, else of the rows written since
-        // the watermark (the large table's figures then come from its changes), split over
-        // both connections by the bytes each table copied.
+        // every row for a small table or a full verification, split over both connections by
+        // the bytes each table copied. A large table checked from its changes needs those of
+        // the rows written since the watermark: its copy brought them, or the probe found
+        // there were none.
         let mut postgres_checksums = BTreeMap::new();
         if failure.is_none() {
             let copied = copied.into_inner().unwrap_or_else(|e| e.into_inner());
-            let requests: Vec<(&'static SharedTable, Option<String>)> = SHARED_TABLES
+            let mut requests: Vec<(&'static SharedTable, Option<String>)> = Vec::new();
+            for table in SHARED_TABLES
                 .iter()
                 .filter(|t| catalog.tables[t.name].selectable)
-                .map(|t| {
-                    let since = since_for(t.name).filter(|_| from_changes.contains(&t));
-                    (t, since)
-                })
-                .collect();
+            {
+                let Some(since) = since_for(table.name).filter(|_| from_changes.contains(&table))
+                else {
+                    requests.push((table, None));
+                    continue;
+                };
+                let brought = match copied.get(table.name) {
+                    Some(copy) => copy.checksum.clone(),
+                    None if !written.contains(table.name) => Some(TableChecksum::empty(table)),
+                    None => None,
+                };
+                match brought {
+                    Some(sum) => {
+                        postgres_checksums.insert(table.name, (Some(since), sum));
+                    }
+                    None => requests.push((table, Some(since))),
+                }
+            }
             let weight = |(table, since): &(&'static SharedTable, Option<String>)| {
                 let rows = states.get(table.name).map_or(0, |s| s.rows.max(0) as usize);
+                let bytes = copied.get(table.name).map_or(0, |c| c.bytes);
                 match since {
-                    Some(_) => copied.get(table.name).copied().unwrap_or(0),
-                    None => copied.get(table.name).copied().unwrap_or(0).max(rows * 64),
+                    Some(_) => bytes,
+                    None => bytes.max(rows * 64),
                 }
             };
             let (mut first, mut second) = (Vec::new(), Vec::new());
