@@ -1,7 +1,8 @@
 //! Incremental sync against a real Postgres (a fresh database per test) into real DuckDB
 //! files: only changes travel, stragglers, deletes and truncates arrive, one snapshot per run,
 //! every table is verified on every run (large ones from their changes) and tampered mirrors
-//! are repaired, row-level security changes are followed, schema drift is reported,
+//! are repaired, a login allowed one connection syncs on it, row-level security changes are
+//! followed, schema drift is reported,
 //! cancel and failures leave the workspace as it was, and the outbox delivers exactly once.
 //!
 //! Transaction ids are cluster-wide, so a test's exact "rows in" counts would shift if another
@@ -344,6 +345,64 @@ async fn a_second_connection_reads_exactly_the_runs_snapshot() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_allowed_one_connection_syncs_on_that_one() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, _, data)) = seeded("one_connection").await else {
+        return;
+    };
+    // A run copies on two connections when it can: a server at its connection limit for the
+    // login (or a standby, which cannot share its snapshot) leaves it one.
+    let login = format!("pm_one_{}", uuid::Uuid::now_v7().simple());
+    sql(
+        &url,
+        &format!("CREATE ROLE {login} LOGIN PASSWORD 'pm-pass' CONNECTION LIMIT 1 IN ROLE pm_role"),
+    )
+    .await;
+    let spec = ConnectSpec::new(
+        &url.replacen("postgres@", &format!("{login}@"), 1),
+        Some("pm-pass".into()),
+    );
+    let first = ballast_pg::snapshot::Snapshot::open(&spec).await.unwrap();
+    let second =
+        ballast_pg::snapshot::Snapshot::attach(&spec, first.exported(), first.xmin()).await;
+    let refused = second.err().expect("the limit refuses a second connection");
+    assert!(
+        refused.to_string().contains("too many connections"),
+        "{refused}"
+    );
+    first.close().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "one.duckdb");
+    let full = sync(&ws, &spec).await;
+    assert_eq!(full.full_tables.len(), SHARED_TABLES.len());
+    assert!(full.verification.full);
+    assert_mirrors_equal(&ws, &spec).await;
+    sql(
+        &url,
+        &format!(
+            "UPDATE prices SET close = close + 1 WHERE asset_id = '{}';
+             DELETE FROM fund_flows WHERE id = (SELECT id FROM fund_flows ORDER BY id LIMIT 1);",
+            data.prices[0].asset_id
+        ),
+    )
+    .await;
+    let delta = sync(&ws, &spec).await;
+    assert!(delta.full_tables.is_empty(), "{delta:?}");
+    assert!(delta.rows_in > 0 && delta.rows_deleted == 1, "{delta:?}");
+    assert!(
+        delta
+            .verification
+            .checked
+            .iter()
+            .all(|c| c.repaired.is_none()),
+        "{:?}",
+        delta.verification
+    );
+    assert_mirrors_equal(&ws, &spec).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
