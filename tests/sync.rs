@@ -1,8 +1,8 @@
 //! Incremental sync against a real Postgres (a fresh database per test) into real DuckDB
 //! files: only changes travel, stragglers, deletes and truncates arrive, one snapshot per run,
 //! every table is verified on every run (large ones from their changes) and tampered mirrors
-//! are repaired, a login allowed one connection syncs on it, row-level security changes are
-//! followed, schema drift is reported,
+//! are repaired, a full verification reclaims the space deletes left, a login allowed one
+//! connection syncs on it, row-level security changes are followed, schema drift is reported,
 //! cancel and failures leave the workspace as it was, and the outbox delivers exactly once.
 //!
 //! Transaction ids are cluster-wide, so a test's exact "rows in" counts would shift if another
@@ -616,6 +616,76 @@ async fn every_run_checks_every_table_from_its_changes_truncates_included() {
         .checked
         .iter()
         .all(|c| c.repaired.is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_verification_reclaims_what_deletes_left_an_ordinary_run_does_not() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, data)) = seeded("compaction").await else {
+        return;
+    };
+    // Enough prices for several of DuckDB's row groups (122,880 rows each).
+    sql(
+        &url,
+        &format!(
+            "INSERT INTO prices (asset_id, date, close)
+             SELECT '{}', date '0001-01-01' + d, 100 FROM generate_series(0, 399999) d",
+            data.assets[0].id
+        ),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ws.duckdb");
+    // Counted on the closed file, as the next start of the app finds it.
+    let row_groups = || -> i64 {
+        duckdb::Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT count(DISTINCT row_group_id) FROM pragma_storage_info('prices')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let run = |verify_all: bool| {
+        let (path, spec) = (path.clone(), spec.clone());
+        async move {
+            let ws = Workspace::open(&path).unwrap();
+            let options = SyncOptions {
+                verify_all,
+                ..SyncOptions::default()
+            };
+            let summary = workflows::sync(&ws, &spec, &options, &mut |_| {})
+                .await
+                .unwrap();
+            assert_mirrors_equal(&ws, &spec).await;
+            summary
+        }
+    };
+    run(false).await;
+    let loaded = row_groups();
+    assert!(loaded >= 4, "{loaded} row groups");
+
+    // Three quarters of the prices go: an ordinary run applies the deletes and keeps the row
+    // groups (merging them at every checkpoint cost more than the delta).
+    sql(
+        &url,
+        "DELETE FROM prices WHERE date < date '0001-01-01' + 300000",
+    )
+    .await;
+    let ordinary = run(false).await;
+    assert!(!ordinary.verification.full);
+    assert_eq!(ordinary.rows_deleted, 300_000);
+    // (A row group left with no row at all may go; the thinned ones stay.)
+    let thinned = row_groups();
+    assert!(thinned >= 2, "{thinned} row groups, {loaded} loaded");
+
+    // A full verification (daily, or asked for) then compacts the workspace: what is left
+    // fits one row group.
+    let full = run(true).await;
+    assert!(full.verification.full && full.rows_in == 0, "{full:?}");
+    let compacted = row_groups();
+    assert_eq!(compacted, 1, "{thinned} row groups before, {loaded} loaded");
 }
 
 #[tokio::test(flavor = "multi_thread")]
