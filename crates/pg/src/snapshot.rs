@@ -272,7 +272,8 @@ impl Snapshot {
     /// same statement from the same rows: a second query would read the rows an `UPDATE`
     /// scattered over the table a second time (prices' 12 k changed rows: 14–18 ms again,
     /// after 70 ms the first time), and it is what verification compares the rows the laptop
-    /// received with.
+    /// received with. A delta larger than the server's `work_mem` is held in a temporary file
+    /// on the server meanwhile; it is still read from the table once.
     pub async fn copy_table(
         &mut self,
         table: &SharedTable,
