@@ -184,7 +184,9 @@ impl Workspace {
     }
 
     /// Reclaim the space deleted rows leave: a checkpoint that merges thinned-out row groups
-    /// (ordinary checkpoints do not, see [`Workspace::open`]). Call it right after a commit:
+    /// (ordinary checkpoints do not, see [`Workspace::open`]). DuckDB picks the merges, and at a
+    /// table's end it merges only if that at least doubles the first row group merged (see
+    /// ARCHITECTURE.md, "Sync"). Call it right after a commit:
     /// DuckDB skips a checkpoint when its write-ahead log is empty. It fails while another
     /// write transaction is open; the caller may simply try again later.
     pub fn compact(&self) -> Result<()> {
