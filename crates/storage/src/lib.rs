@@ -23,7 +23,9 @@ use thiserror::Error;
 pub use dataset::Progress;
 pub use outbox::{backoff, OutboxCounts, OutboxItem};
 pub use scenarios::{SavedScenario, ScenarioRun, ScenarioSummary};
-pub use sync::{LoadCounts, LoadMode, MirrorReader, SyncWriter, TableState, TableSyncState};
+pub use sync::{
+    LoadCounts, LoadMode, MirrorReader, SyncInputs, SyncWriter, TableState, TableSyncState,
+};
 
 #[derive(Debug, Error)]
 pub enum StorageError {
@@ -202,17 +204,7 @@ impl Workspace {
     }
 
     pub fn source(&self) -> Result<Option<SourceInfo>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT kind, label, loaded_at FROM workspace_source")?;
-        let mut rows = stmt.query([])?;
-        match rows.next()? {
-            Some(row) => Ok(Some(SourceInfo {
-                kind: row.get(0)?,
-                label: row.get(1)?,
-                loaded_at: row.get(2)?,
-            })),
-            None => Ok(None),
-        }
+        read_source(&self.conn())
     }
 
     /// Per-table freshness, in table order.
@@ -332,6 +324,20 @@ impl Workspace {
                 Ok((name, count))
             })
             .collect()
+    }
+}
+
+/// The workspace's data source, if any was loaded.
+pub(crate) fn read_source(conn: &Connection) -> Result<Option<SourceInfo>> {
+    let mut stmt = conn.prepare("SELECT kind, label, loaded_at FROM workspace_source")?;
+    let mut rows = stmt.query([])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(SourceInfo {
+            kind: row.get(0)?,
+            label: row.get(1)?,
+            loaded_at: row.get(2)?,
+        })),
+        None => Ok(None),
     }
 }
 

@@ -47,6 +47,16 @@ pub struct TableSyncState {
     pub checksum: Option<TableChecksum>,
 }
 
+/// What the last committed run left for the next one to start from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SyncInputs {
+    /// Per mirrored table, by name.
+    pub states: BTreeMap<String, TableSyncState>,
+    pub source: Option<SourceInfo>,
+    /// Every workspace setting, by key (the sync's own and the user's tuning).
+    pub settings: BTreeMap<String, String>,
+}
+
 /// What a run records for one table when it commits.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableState<'a> {
@@ -154,6 +164,26 @@ pub struct MirrorReader {
 }
 
 impl MirrorReader {
+    /// What the last committed run left: sync states, source and settings, from one snapshot.
+    pub fn sync_inputs(&self) -> Result<SyncInputs> {
+        self.conn.execute_batch("BEGIN TRANSACTION")?;
+        let inputs = (|| {
+            let settings = {
+                let mut stmt = self.conn.prepare("SELECT key, value FROM settings")?;
+                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                rows.collect::<std::result::Result<_, _>>()?
+            };
+            Ok(SyncInputs {
+                states: read_sync_states(&self.conn)?,
+                source: crate::read_source(&self.conn)?,
+                settings,
+            })
+        })();
+        // Nothing was written: ending the transaction either way is the same.
+        let _ = self.conn.execute_batch("ROLLBACK");
+        inputs
+    }
+
     /// The checksums of `tables` and the NAV totals per portfolio, from one snapshot.
     pub fn figures(
         &self,
@@ -166,6 +196,29 @@ impl MirrorReader {
         let _ = self.conn.execute_batch("ROLLBACK");
         figures
     }
+}
+
+fn read_sync_states(conn: &Connection) -> Result<BTreeMap<String, TableSyncState>> {
+    let mut stmt = conn.prepare(
+        "SELECT table_name, row_count, last_synced_at, watermark, verified_at, checksum
+         FROM sync_state",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            TableSyncState {
+                rows: r.get(1)?,
+                last_synced_at: r.get(2)?,
+                watermark: r.get(3)?,
+                verified_at: r.get(4)?,
+                // Unreadable JSON is no baseline: the next run sums the whole table.
+                checksum: r
+                    .get::<_, Option<String>>(5)?
+                    .and_then(|json| serde_json::from_str(&json).ok()),
+            },
+        ))
+    })?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
 /// The exact figures of rows a delta removed, summed as they come back from DuckDB.
@@ -255,27 +308,7 @@ impl Workspace {
 
     /// The sync state of every mirrored table that has one.
     pub fn table_sync_states(&self) -> Result<BTreeMap<String, TableSyncState>> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare(
-            "SELECT table_name, row_count, last_synced_at, watermark, verified_at, checksum
-             FROM sync_state",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                TableSyncState {
-                    rows: r.get(1)?,
-                    last_synced_at: r.get(2)?,
-                    watermark: r.get(3)?,
-                    verified_at: r.get(4)?,
-                    // Unreadable JSON is no baseline: the next run sums the whole table.
-                    checksum: r
-                        .get::<_, Option<String>>(5)?
-                        .and_then(|json| serde_json::from_str(&json).ok()),
-                },
-            ))
-        })?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
+        read_sync_states(&self.conn())
     }
 }
 

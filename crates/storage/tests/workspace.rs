@@ -81,3 +81,51 @@ fn settings_round_trip() {
         Some("postgres://u@h/other")
     );
 }
+
+#[test]
+fn a_runs_inputs_are_what_the_last_run_committed() {
+    use ballast_engine::schema::SHARED_TABLES;
+    use ballast_storage::TableState;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
+    let reader = ws.mirror_reader().unwrap();
+    let empty = reader.sync_inputs().unwrap();
+    assert!(empty.states.is_empty() && empty.source.is_none() && empty.settings.is_empty());
+
+    let committed = source("postgres");
+    let states: Vec<TableState<'_>> = SHARED_TABLES
+        .iter()
+        .map(|t| TableState {
+            table: t.name,
+            watermark: Some("1234"),
+            verified: None,
+        })
+        .collect();
+    let writer = ws.sync_writer().unwrap();
+    writer
+        .set_table_states(&states, committed.loaded_at)
+        .unwrap();
+    writer.set_source(&committed).unwrap();
+    writer.set_setting("sync.example", "42").unwrap();
+    // Not committed yet: the next run would start from nothing.
+    assert_eq!(reader.sync_inputs().unwrap(), empty);
+    writer.commit().unwrap();
+    ws.set_setting("user.example", "yes").unwrap();
+
+    let inputs = reader.sync_inputs().unwrap();
+    assert_eq!(inputs.states, ws.table_sync_states().unwrap());
+    assert_eq!(inputs.states.len(), SHARED_TABLES.len());
+    assert!(inputs
+        .states
+        .values()
+        .all(|s| s.watermark.as_deref() == Some("1234")));
+    assert_eq!(inputs.source, ws.source().unwrap());
+    assert_eq!(inputs.source.unwrap().label, committed.label);
+    let settings: Vec<(&str, &str)> = inputs
+        .settings
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(settings, [("sync.example", "42"), ("user.example", "yes")]);
+}

@@ -23,7 +23,9 @@ use std::sync::Arc;
 use ballast_engine::schema::{SharedTable, TableChecksum, SHARED_TABLES, UNMIRRORED_TABLES};
 use ballast_pg::snapshot::{Catalog, Copied, Snapshot};
 use ballast_pg::{ConnectSpec, PgError};
-use ballast_storage::{LoadMode, RunOutcome, SourceInfo, SyncWriter, TableState, Workspace};
+use ballast_storage::{
+    LoadMode, RunOutcome, SourceInfo, SyncInputs, SyncWriter, TableState, Workspace,
+};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join;
 
@@ -202,25 +204,42 @@ struct Before {
     nav_totals: BTreeMap<String, String>,
 }
 
-/// [`Before`] being summed. Dropping it waits for the thread, so a failed run never leaves a
-/// connection to the workspace behind.
-struct BeforeTask(Option<std::thread::JoinHandle<Result<Before>>>);
+/// [`Before`] being summed, after the last run's [`SyncInputs`] were read on the same thread
+/// (a dozen small statements, while Postgres connects). Dropping it waits for the thread, so a
+/// failed run never leaves a connection to the workspace behind.
+struct BeforeTask {
+    inputs: std::sync::mpsc::Receiver<Result<SyncInputs>>,
+    sums: Option<std::thread::JoinHandle<Result<Before>>>,
+}
 
 impl BeforeTask {
     fn start(workspace: &Workspace) -> Result<BeforeTask> {
         let reader = workspace.mirror_reader()?;
-        Ok(BeforeTask(Some(std::thread::spawn(move || {
+        let (send, inputs) = std::sync::mpsc::sync_channel(1);
+        let sums = std::thread::spawn(move || {
+            let _ = send.send(reader.sync_inputs().map_err(WorkflowError::from));
             let tables: Vec<&'static SharedTable> = SHARED_TABLES.iter().collect();
             let (checksums, nav_totals) = reader.figures(&tables)?;
             Ok(Before {
                 checksums: tables.iter().map(|t| t.name).zip(checksums).collect(),
                 nav_totals,
             })
-        }))))
+        });
+        Ok(BeforeTask {
+            inputs,
+            sums: Some(sums),
+        })
+    }
+
+    /// The last run's sync states, source and settings (call once).
+    fn inputs(&self) -> Result<SyncInputs> {
+        self.inputs.recv().map_err(|_| {
+            WorkflowError::Invalid("the sync's DuckDB reader stopped before reading".into())
+        })?
     }
 
     fn finish(mut self) -> Result<Before> {
-        self.0
+        self.sums
             .take()
             .expect("joined once")
             .join()
@@ -230,7 +249,7 @@ impl BeforeTask {
 
 impl Drop for BeforeTask {
     fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
+        if let Some(handle) = self.sums.take() {
             let _ = handle.join();
         }
     }
@@ -654,12 +673,16 @@ impl Run<'_> {
         let mut helper = helper.ok();
         let mut notes = schema_drift(&catalog)?;
         let workspace = self.workspace;
-        let states = workspace.table_sync_states()?;
-        let same_source = workspace
-            .source()?
-            .is_some_and(|s| s.kind == "postgres" && s.label == self.spec.display_url());
-        let fingerprint_changed = workspace.setting(ACCESS_FINGERPRINT_SETTING)?.as_deref()
-            != Some(catalog.fingerprint.as_str());
+        let SyncInputs {
+            states,
+            source,
+            settings,
+        } = before.inputs()?;
+        let setting = |key: &str| settings.get(key).map(String::as_str);
+        let same_source =
+            source.is_some_and(|s| s.kind == "postgres" && s.label == self.spec.display_url());
+        let fingerprint_changed =
+            setting(ACCESS_FINGERPRINT_SETTING) != Some(catalog.fingerprint.as_str());
         let can_see_deletes = catalog
             .tables
             .get("tombstones")
@@ -702,18 +725,15 @@ impl Run<'_> {
                 watermark(table)
             }
         };
-        let small_rows = workspace
-            .setting(SMALL_TABLE_ROWS_SETTING)?
+        let small_rows = setting(SMALL_TABLE_ROWS_SETTING)
             .and_then(|n| n.parse::<i64>().ok())
             .unwrap_or(SMALL_TABLE_ROWS);
 
-        let full_every = workspace
-            .setting(FULL_VERIFY_HOURS_SETTING)?
+        let full_every = setting(FULL_VERIFY_HOURS_SETTING)
             .and_then(|h| h.parse::<i64>().ok())
             .unwrap_or(DEFAULT_FULL_VERIFY_HOURS);
-        let last_full = workspace
-            .setting(LAST_FULL_VERIFICATION_SETTING)?
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        let last_full = setting(LAST_FULL_VERIFICATION_SETTING)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc));
         let full = self.options.verify_all
             || fingerprint_changed
@@ -943,7 +963,9 @@ impl Run<'_> {
         if full {
             writer.set_setting(LAST_FULL_VERIFICATION_SETTING, &self.started.to_rfc3339())?;
         }
-        writer.set_setting(ACCESS_FINGERPRINT_SETTING, &catalog.fingerprint)?;
+        if fingerprint_changed {
+            writer.set_setting(ACCESS_FINGERPRINT_SETTING, &catalog.fingerprint)?;
+        }
         let source = SourceInfo {
             kind: "postgres".into(),
             label: self.spec.display_url().to_string(),
