@@ -205,8 +205,8 @@ struct Before {
 }
 
 /// [`Before`] being summed, after the last run's [`SyncInputs`] were read on the same thread
-/// (a dozen small statements, while Postgres connects). Dropping it waits for the thread, so a
-/// failed run never leaves a connection to the workspace behind.
+/// (three small queries in one snapshot, while Postgres connects). Dropping it waits for the
+/// thread, so a failed run never leaves a connection to the workspace behind.
 struct BeforeTask {
     inputs: std::sync::mpsc::Receiver<Result<SyncInputs>>,
     sums: Option<std::thread::JoinHandle<Result<Before>>>,
