@@ -247,13 +247,13 @@ impl RowFigures {
     }
 
     /// The `RETURNING` list this accumulator reads, in its order.
-    fn returning(table: &SharedTable) -> String {
+    fn returning_clause(table: &SharedTable) -> String {
         let mut figures = vec!["epoch_us(updated_at)".to_string()];
         figures.extend(table.decimal_columns().map(str::to_string));
         format!("RETURNING {}", figures.join(", "))
     }
 
-    /// Add one batch of [`RowFigures::returning`]'s columns. A column of another type than
+    /// Add one batch of [`RowFigures::returning_clause`]'s columns. A column of another type than
     /// expected (never, unless the schema changed under us) makes its figure unknown.
     fn add(&mut self, batch: &RecordBatch) {
         self.rows += batch.num_rows() as i64;
@@ -492,7 +492,7 @@ impl SyncWriter {
         })
     }
 
-    /// Run `statement` (a `DELETE` or `INSERT` on `table`) with [`RowFigures::returning`],
+    /// Run `statement` (a `DELETE` or `INSERT` on `table`) with [`RowFigures::returning_clause`],
     /// add the figures of the rows it removed or wrote to `figures`, and return how many
     /// there were. The figures come back as Arrow batches: summed column by column, not
     /// converted value by value.
@@ -503,9 +503,10 @@ impl SyncWriter {
         figures: &mut RowFigures,
     ) -> Result<u64> {
         let before = figures.rows;
-        let mut stmt = self
-            .conn
-            .prepare(&format!("{statement} {}", RowFigures::returning(table)))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "{statement} {}",
+            RowFigures::returning_clause(table)
+        ))?;
         for batch in stmt.query_arrow([])? {
             figures.add(&batch);
         }
