@@ -64,6 +64,7 @@ impl Workspace {
         source: &SourceInfo,
         progress: &mut dyn FnMut(Progress),
     ) -> Result<()> {
+        self.forget_mirror_figures();
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for table in SHARED_TABLES {

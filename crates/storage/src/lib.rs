@@ -14,7 +14,7 @@ mod sync;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use chrono::{DateTime, Utc};
 use duckdb::{params, Connection};
@@ -24,7 +24,8 @@ pub use dataset::Progress;
 pub use outbox::{backoff, OutboxCounts, OutboxItem};
 pub use scenarios::{SavedScenario, ScenarioRun, ScenarioSummary};
 pub use sync::{
-    LoadCounts, LoadMode, MirrorReader, SyncInputs, SyncWriter, TableState, TableSyncState,
+    LoadCounts, LoadMode, MirrorFigures, MirrorReader, SyncInputs, SyncWriter, TableState,
+    TableSyncState,
 };
 
 #[derive(Debug, Error)]
@@ -118,6 +119,9 @@ fn open_paths() -> &'static Mutex<HashSet<PathBuf>> {
 pub struct Workspace {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// The mirrors' figures as this handle's last sync committed them; `None` once anything
+    /// else may have written them (see [`Workspace::committed_mirror_figures`]).
+    committed_figures: Arc<Mutex<Option<MirrorFigures>>>,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -170,6 +174,7 @@ impl Workspace {
         let workspace = Workspace {
             path: key,
             conn: Mutex::new(conn),
+            committed_figures: Arc::default(),
         };
         migrations::apply(&mut workspace.conn())?;
         Ok(workspace)

@@ -69,10 +69,28 @@ pub struct TableState<'a> {
     pub verified: Option<&'a TableChecksum>,
 }
 
+/// What every mirror holds, in the figures verification compares: per table its checksum,
+/// and the NAV totals per portfolio.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MirrorFigures {
+    /// Every mirrored table, by name.
+    pub checksums: BTreeMap<&'static str, TableChecksum>,
+    pub nav_totals: BTreeMap<String, String>,
+}
+
+type SharedFigures = std::sync::Arc<std::sync::Mutex<Option<MirrorFigures>>>;
+
+fn lock_figures(figures: &SharedFigures) -> std::sync::MutexGuard<'_, Option<MirrorFigures>> {
+    // A cache of plain data: a panic elsewhere cannot leave it half-written.
+    figures.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// One sync run's open transaction. Dropping it without [`SyncWriter::commit`] rolls back.
 pub struct SyncWriter {
     conn: Connection,
     open: bool,
+    /// The workspace's record of what its last sync committed, set again on commit.
+    committed_figures: SharedFigures,
     /// Tables with tombstones loaded by [`SyncWriter::load_tombstones`].
     tombstoned: std::collections::BTreeSet<String>,
 }
@@ -325,6 +343,20 @@ impl Workspace {
         )?)
     }
 
+    /// The mirrors' figures as the last sync through this handle committed them, if nothing
+    /// else has written the mirrors since. The process holds DuckDB's lock on the file while
+    /// the handle is open, so no other process can have changed them; within the process
+    /// only a [`SyncWriter`] and [`Workspace::replace_dataset`] write mirrors, and both forget
+    /// the figures first. A sync that finds them need not sum the mirrors to learn what they
+    /// hold; a newly opened handle has none, so the first sync after opening sums them.
+    pub fn committed_mirror_figures(&self) -> Option<MirrorFigures> {
+        lock_figures(&self.committed_figures).clone()
+    }
+
+    pub(crate) fn forget_mirror_figures(&self) {
+        *lock_figures(&self.committed_figures) = None;
+    }
+
     /// A reader of the committed mirrors on a connection of its own.
     pub fn mirror_reader(&self) -> Result<MirrorReader> {
         Ok(MirrorReader {
@@ -334,12 +366,14 @@ impl Workspace {
 
     /// Start a sync run's transaction on a connection of its own.
     pub fn sync_writer(&self) -> Result<SyncWriter> {
+        self.forget_mirror_figures();
         let conn = self.conn().try_clone()?;
         // Row order inside a mirror carries no meaning: let DuckDB load files in parallel.
         conn.execute_batch("SET preserve_insertion_order = false; BEGIN TRANSACTION")?;
         Ok(SyncWriter {
             conn,
             open: true,
+            committed_figures: self.committed_figures.clone(),
             tombstoned: Default::default(),
         })
     }
@@ -621,10 +655,13 @@ impl SyncWriter {
         Ok(())
     }
 
-    /// Make the whole run visible at once.
-    pub fn commit(mut self) -> Result<()> {
+    /// Make the whole run visible at once. `figures`: what the mirrors now hold, when the run
+    /// knows it for every table (it verified them all), for the next sync through this
+    /// handle to start from ([`Workspace::committed_mirror_figures`]).
+    pub fn commit(mut self, figures: Option<MirrorFigures>) -> Result<()> {
         self.open = false;
         self.conn.execute_batch("COMMIT")?;
+        *lock_figures(&self.committed_figures) = figures;
         Ok(())
     }
 }

@@ -110,7 +110,7 @@ fn a_runs_inputs_are_what_the_last_run_committed() {
     writer.set_setting("sync.example", "42").unwrap();
     // Not committed yet: the next run would start from nothing.
     assert_eq!(reader.sync_inputs().unwrap(), empty);
-    writer.commit().unwrap();
+    writer.commit(None).unwrap();
     ws.set_setting("user.example", "yes").unwrap();
 
     let inputs = reader.sync_inputs().unwrap();
@@ -128,4 +128,83 @@ fn a_runs_inputs_are_what_the_last_run_committed() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     assert_eq!(settings, [("sync.example", "42"), ("user.example", "yes")]);
+}
+
+#[test]
+fn a_sync_commit_is_remembered_until_anything_else_writes_the_mirrors() {
+    use ballast_engine::schema::{TableChecksum, SHARED_TABLES};
+    use ballast_storage::MirrorFigures;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ws.duckdb");
+    let ws = Workspace::open(&path).unwrap();
+    let figures = MirrorFigures {
+        checksums: SHARED_TABLES
+            .iter()
+            .map(|t| (t.name, TableChecksum::empty(t)))
+            .collect(),
+        nav_totals: [("P1".to_string(), "100.00".to_string())].into(),
+    };
+    // Cases: (what happens after a commit that remembered the figures, still remembered).
+    type Step = fn(&Workspace);
+    let cases: [(&str, Step, bool); 6] = [
+        ("nothing", |_| {}, true),
+        (
+            "a setting changes",
+            |ws| ws.set_setting("user.x", "1").unwrap(),
+            true,
+        ),
+        (
+            "a sync run is recorded",
+            |ws| {
+                ws.begin_sync_run().unwrap();
+            },
+            true,
+        ),
+        (
+            "another sync starts writing",
+            |ws| drop(ws.sync_writer().unwrap()),
+            false,
+        ),
+        (
+            "a sync commits without figures",
+            |ws| ws.sync_writer().unwrap().commit(None).unwrap(),
+            false,
+        ),
+        (
+            "the demo replaces the mirrors",
+            |ws| {
+                let data = ballast_sample_data::generate(&DemoConfig::small());
+                ws.replace_dataset(&data, &source("demo"), &mut |_| {})
+                    .unwrap();
+            },
+            false,
+        ),
+    ];
+    assert_eq!(
+        ws.committed_mirror_figures(),
+        None,
+        "a new handle knows nothing"
+    );
+    for (what, step, remembered) in cases {
+        ws.sync_writer()
+            .unwrap()
+            .commit(Some(figures.clone()))
+            .unwrap();
+        assert_eq!(
+            ws.committed_mirror_figures().as_ref(),
+            Some(&figures),
+            "{what}"
+        );
+        step(&ws);
+        assert_eq!(
+            ws.committed_mirror_figures().is_some(),
+            remembered,
+            "after {what}"
+        );
+    }
+    // Another handle on the file (after this one closed) must sum the mirrors itself.
+    drop(ws);
+    let reopened = Workspace::open(&path).unwrap();
+    assert_eq!(reopened.committed_mirror_figures(), None);
 }

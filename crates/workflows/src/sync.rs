@@ -24,7 +24,7 @@ use ballast_engine::schema::{SharedTable, TableChecksum, SHARED_TABLES, UNMIRROR
 use ballast_pg::snapshot::{Catalog, Copied, Snapshot};
 use ballast_pg::{ConnectSpec, PgError};
 use ballast_storage::{
-    LoadMode, RunOutcome, SourceInfo, SyncInputs, SyncWriter, TableState, Workspace,
+    LoadMode, MirrorFigures, RunOutcome, SourceInfo, SyncInputs, SyncWriter, TableState, Workspace,
 };
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join;
@@ -194,15 +194,14 @@ impl Verification {
     }
 }
 
-/// The mirrors as a run found them (the last commit), summed on a thread and a DuckDB
-/// connection of their own from the moment the run starts, while Postgres connects and copies
-/// and the writer loads: for a large table checked from its changes, the check that nothing
-/// changed it behind the app's back; for a table the run leaves untouched (no row in or out),
-/// its figures at the end of the run too, so verification need not sum it again.
-struct Before {
-    checksums: BTreeMap<&'static str, TableChecksum>,
-    nav_totals: BTreeMap<String, String>,
-}
+/// The mirrors as a run found them (the last commit): for a large table checked from its
+/// changes, the check that nothing changed it behind the app's back; for a table the run
+/// leaves untouched (no row in or out), its figures at the end of the run too, so
+/// verification need not sum it again. Summed on a thread and a DuckDB connection of their
+/// own from the moment the run starts, while Postgres connects and copies and the writer
+/// loads; or, when this workspace handle's last sync committed them and nothing has written
+/// the mirrors since, those figures ([`Workspace::committed_mirror_figures`]).
+type Before = MirrorFigures;
 
 /// [`Before`] being summed, after the last run's [`SyncInputs`] were read on the same thread
 /// (three small queries in one snapshot, while Postgres connects). Dropping it waits for the
@@ -215,9 +214,13 @@ struct BeforeTask {
 impl BeforeTask {
     fn start(workspace: &Workspace) -> Result<BeforeTask> {
         let reader = workspace.mirror_reader()?;
+        let known = workspace.committed_mirror_figures();
         let (send, inputs) = std::sync::mpsc::sync_channel(1);
         let sums = std::thread::spawn(move || {
             let _ = send.send(reader.sync_inputs().map_err(WorkflowError::from));
+            if let Some(figures) = known {
+                return Ok(figures);
+            }
             let tables: Vec<&'static SharedTable> = SHARED_TABLES.iter().collect();
             let (checksums, nav_totals) = reader.figures(&tables)?;
             Ok(Before {
@@ -260,6 +263,8 @@ impl Drop for BeforeTask {
 struct AgreedVerification {
     verification: Verification,
     agreed: Vec<TableChecksum>,
+    /// The NAV totals per portfolio both sides agreed on (`None`: portfolio_nav unreadable).
+    nav_totals: Option<BTreeMap<String, String>>,
 }
 
 /// Summary of a finished sync.
@@ -929,6 +934,7 @@ impl Run<'_> {
         let AgreedVerification {
             verification,
             agreed,
+            nav_totals,
         } = self
             .verify(
                 snapshot,
@@ -972,7 +978,19 @@ impl Run<'_> {
             loaded_at: self.started,
         };
         writer.set_source(&source)?;
-        writer.commit()?;
+        // What the mirrors now hold, when every table was verified: the next sync through
+        // this handle starts from it instead of summing them again.
+        let checksums: Option<BTreeMap<&'static str, TableChecksum>> = SHARED_TABLES
+            .iter()
+            .map(|t| agreed.get(t.name).map(|sum| (t.name, (*sum).clone())))
+            .collect();
+        let committed = checksums
+            .zip(nav_totals)
+            .map(|(checksums, nav_totals)| MirrorFigures {
+                checksums,
+                nav_totals,
+            });
+        writer.commit(committed)?;
         // The periodic full verification is also when the space of deleted rows is reclaimed
         // (ordinary checkpoints do not merge row groups; a run that pulled every table whole
         // left nothing to merge). Best effort: if another write is under way, the next full
@@ -1198,6 +1216,7 @@ impl Run<'_> {
             sums.push(sum);
         }
 
+        let mut nav_totals = None;
         if catalog.tables["portfolio_nav"].selectable {
             let postgres = snapshot.nav_totals().await?;
             let local = if changed.contains("portfolio_nav") {
@@ -1233,10 +1252,12 @@ impl Run<'_> {
                 changed.insert("portfolio_nav");
             }
             verification.nav_totals_match = true;
+            nav_totals = Some(postgres);
         }
         Ok(AgreedVerification {
             verification,
             agreed: sums,
+            nav_totals,
         })
     }
 
