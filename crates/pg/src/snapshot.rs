@@ -19,8 +19,9 @@ use ballast_engine::schema::{ColumnKind, SharedTable, TableChecksum, SHARED_TABL
 use futures_util::StreamExt;
 use sqlx::{Connection, PgConnection, Row};
 
-use crate::binary_copy::{CsvTranscoder, Field};
+use crate::binary_copy::{ArrowDecoder, CsvTranscoder, Field};
 use crate::{ConnectSpec, PgError, Result};
+pub use arrow_array::RecordBatch;
 
 /// What the connected role can see of the shared schema, and a fingerprint of everything that
 /// decides it (privileges, row-level security policies, role memberships).
@@ -64,7 +65,21 @@ fn write_error(what: &str, out: &Path, e: std::io::Error) -> PgError {
     }
 }
 
-/// What [`Snapshot::copy_table`] brought.
+/// What a `COPY`'s bytes become.
+enum Decode<'a> {
+    /// A file at the path: CSV through the transcoder, or the bytes as sent without one.
+    File(&'a Path, Option<CsvTranscoder>),
+    /// One Arrow batch.
+    Batch(ArrowDecoder),
+}
+
+/// What [`Decode`] gave: a file, or a batch's rows and summary.
+enum Decoded {
+    File,
+    Batch(Option<RecordBatch>, String),
+}
+
+/// What [`Snapshot::copy_table`] or [`Snapshot::copy_delta`] brought.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Copied {
     /// Bytes Postgres sent.
@@ -264,67 +279,91 @@ impl Snapshot {
             .join(", ")
     }
 
-    /// Stream `table` (every row, or those written at or after `since`) into `out` as the CSV
-    /// the local store loads, reporting the bytes received so far. Postgres sends it binary
-    /// (see [`crate::binary_copy`] for why).
-    ///
-    /// A delta comes with Postgres' [`TableChecksum`] of the rows it sent, computed by the
-    /// same statement from the same rows: a second query would read the rows an `UPDATE`
-    /// scattered over the table a second time (prices' 12 k changed rows: 14–18 ms again,
-    /// after 70 ms the first time), and it is what verification compares the rows the laptop
-    /// received with. A delta larger than the server's `work_mem` is held in a temporary file
-    /// on the server meanwhile; it is still read from the table once.
+    /// Stream every row of `table` into `out` as the CSV the local store loads, reporting the
+    /// bytes received so far. Postgres sends it binary (see [`crate::binary_copy`] for why).
     pub async fn copy_table(
         &mut self,
         table: &SharedTable,
-        since: Option<&str>,
         out: &Path,
         cancel: &AtomicBool,
         progress: &mut (dyn FnMut(usize) + Send),
     ) -> Result<Copied> {
-        let columns: Vec<(&'static str, Field)> = Self::binary_columns(table)
-            .into_iter()
-            .map(|(name, field, _)| (name, field))
-            .collect();
-        let (sql, transcoder) = match since {
-            None => (
-                format!(
-                    "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
-                    Self::select_list(table),
-                    table.name
-                ),
-                CsvTranscoder::new(columns),
-            ),
-            Some(xid) => {
-                // The rows once, then a row of NULLs carrying their checksum in one more
-                // column (NULL in the rows).
-                let nulls = vec!["NULL"; columns.len()].join(", ");
-                (
-                    format!(
-                        "COPY (WITH delta AS MATERIALIZED (SELECT {} FROM {} \
-                                WHERE sync_xid >= '{}'::xid8) \
-                              SELECT *, NULL::text FROM delta \
-                              UNION ALL SELECT {nulls}, concat_ws(',', {}) FROM delta) \
-                         TO STDOUT (FORMAT binary)",
-                        Self::select_list(table),
-                        table.name,
-                        checked_xid(xid)?,
-                        checksum_figures(table).join(", ")
-                    ),
-                    CsvTranscoder::with_summary(columns),
-                )
-            }
-        };
-        let (bytes, summary) = self
-            .copy_to_file(&sql, table.name, out, cancel, progress, Some(transcoder))
+        let sql = format!(
+            "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
+            Self::select_list(table),
+            table.name
+        );
+        let transcoder = CsvTranscoder::new(Self::decoded_columns(table));
+        let (bytes, _) = self
+            .copy_out(
+                &sql,
+                table.name,
+                Decode::File(out, Some(transcoder)),
+                cancel,
+                progress,
+            )
             .await?;
         Ok(Copied {
             bytes,
-            checksum: summary.map(|text| {
-                let texts: Vec<String> = text.split(',').map(str::to_string).collect();
-                TableChecksum::from_texts(table, &texts)
-            }),
+            checksum: None,
         })
+    }
+
+    /// The rows of `table` written at or after `since`, decoded into one Arrow batch (`None`
+    /// when there are none) with the mirror's column types, reporting the bytes received so
+    /// far. A delta is a small part of a table, held in memory (about 60 bytes a row) so
+    /// DuckDB reads it without parsing text.
+    ///
+    /// It comes with Postgres' [`TableChecksum`] of the rows it sent, computed by the same
+    /// statement from the same rows: a second query would read the rows an `UPDATE`
+    /// scattered over the table a second time (prices' 12 k changed rows: 14–18 ms again,
+    /// after 70 ms the first time), and it is what verification compares the rows the laptop
+    /// received with. A delta larger than the server's `work_mem` is held in a temporary file
+    /// on the server meanwhile; it is still read from the table once.
+    pub async fn copy_delta(
+        &mut self,
+        table: &SharedTable,
+        since: &str,
+        cancel: &AtomicBool,
+        progress: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<(Copied, Option<RecordBatch>)> {
+        // The rows once, then a row of NULLs carrying their checksum in one more column
+        // (NULL in the rows).
+        let nulls = vec!["NULL"; table.all_columns().len()].join(", ");
+        let sql = format!(
+            "COPY (WITH delta AS MATERIALIZED (SELECT {} FROM {} \
+                    WHERE sync_xid >= '{}'::xid8) \
+                  SELECT *, NULL::text FROM delta \
+                  UNION ALL SELECT {nulls}, concat_ws(',', {}) FROM delta) \
+             TO STDOUT (FORMAT binary)",
+            Self::select_list(table),
+            table.name,
+            checked_xid(since)?,
+            checksum_figures(table).join(", ")
+        );
+        let decoder = ArrowDecoder::with_summary(Self::decoded_columns(table));
+        let (bytes, decoded) = self
+            .copy_out(&sql, table.name, Decode::Batch(decoder), cancel, progress)
+            .await?;
+        let Decoded::Batch(rows, summary) = decoded else {
+            unreachable!("a batch decoder gives a batch");
+        };
+        let texts: Vec<String> = summary.split(',').map(str::to_string).collect();
+        Ok((
+            Copied {
+                bytes,
+                checksum: Some(TableChecksum::from_texts(table, &texts)),
+            },
+            rows,
+        ))
+    }
+
+    /// Each column of `table` as it arrives, in `SELECT` order.
+    fn decoded_columns(table: &SharedTable) -> Vec<(&'static str, Field)> {
+        Self::binary_columns(table)
+            .into_iter()
+            .map(|(name, field, _)| (name, field))
+            .collect()
     }
 
     /// Which of `tables` hold a row the role sees written at or after its watermark, in one
@@ -364,56 +403,69 @@ impl Snapshot {
             checked_xid(since)?
         );
         Ok(self
-            .copy_to_file(&sql, "tombstones", out, cancel, &mut |_| {}, None)
+            .copy_out(
+                &sql,
+                "tombstones",
+                Decode::File(out, None),
+                cancel,
+                &mut |_| {},
+            )
             .await?
             .0)
     }
 
-    /// Run the `COPY … TO STDOUT` `sql` into the file `out`: as received, or through
-    /// `transcoder` (binary rows to CSV). Returns the bytes received and the transcoder's
-    /// summary, if its stream had one.
-    ///
-    /// The file is written, and the rows decoded, on a thread of its own fed through a short
-    /// queue: the two connections of a run share one task, and a lane busy decoding would
-    /// otherwise keep the other lane's connection waiting.
-    async fn copy_to_file(
+    /// Run the `COPY … TO STDOUT` `sql`, decoding what arrives as `decode` says (on a thread
+    /// of its own, while the next bytes stream in). Returns the bytes received and what the
+    /// decoding gave.
+    async fn copy_out(
         &mut self,
         sql: &str,
         what: &str,
-        out: &Path,
+        decode: Decode<'_>,
         cancel: &AtomicBool,
         progress: &mut (dyn FnMut(usize) + Send),
-        transcoder: Option<CsvTranscoder>,
-    ) -> Result<(usize, Option<String>)> {
-        let file = std::fs::File::create(out).map_err(|e| write_error(what, out, e))?;
+    ) -> Result<(usize, Decoded)> {
         let (chunks, mut received) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
-        let (owned_what, owned_out) = (what.to_string(), out.to_path_buf());
-        let writer = tokio::task::spawn_blocking(move || -> Result<Option<String>> {
-            let (what, out) = (owned_what.as_str(), owned_out.as_path());
-            let decode_error = |reason: String| PgError::Query {
-                context: format!("decoding {what} as Postgres sent it"),
-                reason,
-            };
-            let mut transcoder = transcoder;
-            let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
-            let mut csv = Vec::with_capacity(1 << 20);
-            while let Some(chunk) = received.blocking_recv() {
-                let written = match transcoder.as_mut() {
-                    Some(transcoder) => {
-                        csv.clear();
-                        transcoder.feed(&chunk, &mut csv).map_err(decode_error)?;
-                        file.write_all(&csv)
+        let owned_what = what.to_string();
+        let decode_error = move |reason: String| PgError::Query {
+            context: format!("decoding {owned_what} as Postgres sent it"),
+            reason,
+        };
+        let writer = match decode {
+            Decode::File(out, transcoder) => {
+                let file = std::fs::File::create(out).map_err(|e| write_error(what, out, e))?;
+                let (owned_what, owned_out) = (what.to_string(), out.to_path_buf());
+                tokio::task::spawn_blocking(move || -> Result<Decoded> {
+                    let (what, out) = (owned_what.as_str(), owned_out.as_path());
+                    let mut transcoder = transcoder;
+                    let mut file = std::io::BufWriter::with_capacity(1 << 20, file);
+                    let mut csv = Vec::with_capacity(1 << 20);
+                    while let Some(chunk) = received.blocking_recv() {
+                        let written = match transcoder.as_mut() {
+                            Some(transcoder) => {
+                                csv.clear();
+                                transcoder.feed(&chunk, &mut csv).map_err(&decode_error)?;
+                                file.write_all(&csv)
+                            }
+                            None => file.write_all(&chunk),
+                        };
+                        written.map_err(|e| write_error(what, out, e))?;
                     }
-                    None => file.write_all(&chunk),
-                };
-                written.map_err(|e| write_error(what, out, e))?;
+                    file.flush().map_err(|e| write_error(what, out, e))?;
+                    if let Some(transcoder) = &transcoder {
+                        transcoder.finish().map_err(decode_error)?;
+                    }
+                    Ok(Decoded::File)
+                })
             }
-            file.flush().map_err(|e| write_error(what, out, e))?;
-            match &transcoder {
-                Some(transcoder) => transcoder.finish().map_err(decode_error),
-                None => Ok(None),
-            }
-        });
+            Decode::Batch(mut decoder) => tokio::task::spawn_blocking(move || {
+                while let Some(chunk) = received.blocking_recv() {
+                    decoder.feed(&chunk).map_err(&decode_error)?;
+                }
+                let (rows, summary) = decoder.finish().map_err(decode_error)?;
+                Ok(Decoded::Batch(rows, summary))
+            }),
+        };
         let spec = self.spec.clone();
         let streamed = async {
             let mut stream = self
@@ -458,7 +510,7 @@ impl Snapshot {
         .await;
         drop(chunks);
         let written = writer.await.map_err(|e| PgError::Query {
-            context: format!("writing {what} to {}", out.display()),
+            context: format!("decoding {what}"),
             reason: e.to_string(),
         })?;
         let bytes = streamed?;

@@ -24,7 +24,7 @@ pub use dataset::Progress;
 pub use outbox::{backoff, OutboxCounts, OutboxItem};
 pub use scenarios::{SavedScenario, ScenarioRun, ScenarioSummary};
 pub use sync::{
-    LoadCounts, LoadMode, MirrorFigures, MirrorReader, SyncInputs, SyncWriter, TableState,
+    LoadCounts, MirrorFigures, MirrorReader, RecordBatch, SyncInputs, SyncWriter, TableState,
     TableSyncState,
 };
 

@@ -2,9 +2,10 @@
 //! its own connection to the workspace, so the app keeps reading the last committed data while
 //! a sync runs, and a killed or cancelled run leaves nothing half-written.
 //!
-//! Each table arrives as a CSV file (what Postgres' `COPY` wrote). A full pull replaces the
-//! table's rows; a delta replaces the rows whose ids it carries and removes tombstoned ids.
-//! Both are delete-by-id then insert, so applying the same file twice changes nothing.
+//! A table pulled whole arrives as a CSV file (what Postgres' `COPY` wrote) and replaces the
+//! table's rows; a delta arrives as an Arrow batch, replaces the rows whose ids it carries and
+//! removes tombstoned ids. Both are delete-by-id then insert, so applying the same rows twice
+//! changes nothing.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,19 +13,11 @@ use std::path::Path;
 use ballast_engine::schema::{normalize_decimal, SharedTable, TableChecksum, SHARED_TABLES};
 use chrono::{DateTime, Utc};
 use duckdb::arrow::array::{Array, Decimal128Array, Int64Array};
-use duckdb::arrow::record_batch::RecordBatch;
+pub use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
 use duckdb::{params, Connection};
 
 use crate::{Result, SourceInfo, Workspace};
-
-/// How a table's file is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoadMode {
-    /// The file holds every row Postgres shows: rows not in it leave the laptop.
-    Full,
-    /// The file holds rows written since the watermark; tombstones remove deleted ones.
-    Delta,
-}
 
 /// Rows a load brought in and removed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -370,6 +363,8 @@ impl Workspace {
         let conn = self.conn().try_clone()?;
         // Row order inside a mirror carries no meaning: let DuckDB load files in parallel.
         conn.execute_batch("SET preserve_insertion_order = false; BEGIN TRANSACTION")?;
+        // `arrow(?)`: a delta's rows, as decoded from Postgres.
+        conn.register_table_function::<ArrowVTab>("arrow")?;
         Ok(SyncWriter {
             conn,
             open: true,
@@ -422,17 +417,10 @@ impl SyncWriter {
         Ok(tables.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Apply `table`'s file.
-    pub fn load(&self, table: &SharedTable, path: &Path, mode: LoadMode) -> Result<LoadCounts> {
+    /// Replace the table's rows with those of the file (every row Postgres shows; an empty
+    /// file empties the table).
+    pub fn load_full(&self, table: &SharedTable, path: &Path) -> Result<LoadCounts> {
         let empty_file = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0;
-        match mode {
-            LoadMode::Full => self.load_full(table, path, empty_file),
-            LoadMode::Delta => self.load_delta(table, path, empty_file),
-        }
-    }
-
-    /// Replace the table's rows with the file's.
-    fn load_full(&self, table: &SharedTable, path: &Path, empty_file: bool) -> Result<LoadCounts> {
         let name = table.name;
         let local_rows: i64 =
             self.conn
@@ -480,40 +468,49 @@ impl SyncWriter {
         })
     }
 
-    /// Replace the rows whose ids the file carries and remove the tombstoned ones, straight
-    /// from the file (no staging table: two statements for a table that changed). The
-    /// statements hand back the figures of the rows they remove and write, so verification
-    /// knows what the delta replaced and brought without another pass over the table.
-    fn load_delta(&self, table: &SharedTable, path: &Path, empty_file: bool) -> Result<LoadCounts> {
+    /// Apply a delta: replace the rows whose ids `rows` carries (the rows written since the
+    /// watermark, as decoded from Postgres; `None` when none were) and remove the tombstoned
+    /// ones, straight from the Arrow batch (two statements for a table that changed, and no
+    /// text to parse). The statements hand back the figures of the rows they remove and
+    /// write, so verification knows what the delta replaced and brought without another pass
+    /// over the table.
+    pub fn load_delta(
+        &self,
+        table: &SharedTable,
+        rows: Option<&RecordBatch>,
+    ) -> Result<LoadCounts> {
         let name = table.name;
-        let tombstoned = self.tombstoned.contains(name);
+        // Cloning a batch shares its buffers.
+        let rows = rows.map(|batch| ArrowBatchRegistration::new(batch.clone()));
         let mut gone = RowFigures::new(table);
         let mut arrived = RowFigures::new(table);
         let mut rows_deleted = 0;
-        if tombstoned {
-            let survivors = if empty_file {
-                String::new()
-            } else {
-                format!("AND id NOT IN (SELECT id FROM {})", read_csv(table, path))
+        if self.tombstoned.contains(name) {
+            let tombstoned = format!(
+                "DELETE FROM {name} WHERE id IN (SELECT row_id FROM sync_tombstones
+                                                 WHERE table_name = '{name}')"
+            );
+            rows_deleted = match &rows {
+                None => self.returning(&tombstoned, [], table, &mut gone)?,
+                // A row deleted and written again since the watermark stays.
+                Some(rows) => self.returning(
+                    &format!("{tombstoned} AND id NOT IN (SELECT id FROM arrow(?))"),
+                    [rows],
+                    table,
+                    &mut gone,
+                )?,
             };
-            rows_deleted = self.returning(
-                &format!(
-                    "DELETE FROM {name} WHERE id IN (SELECT row_id FROM sync_tombstones
-                                                     WHERE table_name = '{name}') {survivors}"
-                ),
-                table,
-                &mut gone,
-            )?;
         }
-        if !empty_file {
-            let rows = read_csv(table, path);
+        if let Some(rows) = &rows {
             self.returning(
-                &format!("DELETE FROM {name} WHERE id IN (SELECT id FROM {rows})"),
+                &format!("DELETE FROM {name} WHERE id IN (SELECT id FROM arrow(?))"),
+                [rows],
                 table,
                 &mut gone,
             )?;
             self.returning(
-                &format!("INSERT INTO {name} SELECT * FROM {rows}"),
+                &format!("INSERT INTO {name} SELECT * FROM arrow(?)"),
+                [rows],
                 table,
                 &mut arrived,
             )?;
@@ -533,6 +530,7 @@ impl SyncWriter {
     fn returning(
         &self,
         statement: &str,
+        params: impl duckdb::Params,
         table: &SharedTable,
         figures: &mut RowFigures,
     ) -> Result<u64> {
@@ -541,7 +539,7 @@ impl SyncWriter {
             "{statement} {}",
             RowFigures::returning_clause(table)
         ))?;
-        for batch in stmt.query_arrow([])? {
+        for batch in stmt.query_arrow(params)? {
             figures.add(&batch);
         }
         Ok((figures.rows - before) as u64)

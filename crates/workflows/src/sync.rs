@@ -24,7 +24,8 @@ use ballast_engine::schema::{SharedTable, TableChecksum, SHARED_TABLES, UNMIRROR
 use ballast_pg::snapshot::{Catalog, Copied, Snapshot};
 use ballast_pg::{ConnectSpec, PgError};
 use ballast_storage::{
-    LoadMode, MirrorFigures, RunOutcome, SourceInfo, SyncInputs, SyncWriter, TableState, Workspace,
+    MirrorFigures, RecordBatch, RunOutcome, SourceInfo, SyncInputs, SyncWriter, TableState,
+    Workspace,
 };
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join;
@@ -486,24 +487,17 @@ impl CopyLanes<'_, '_> {
                 return Ok(());
             };
             let CopyJob { table, rows } = job;
-            let path = self.files.join(format!("{}.csv", table.name));
-            let mode = match &rows {
-                CopyRows::Unchanged | CopyRows::Unreadable => {
+            let arrived = match rows {
+                CopyRows::Unchanged => Arrived::Delta(None),
+                CopyRows::Unreadable => {
+                    let path = self.files.join(format!("{}.csv", table.name));
                     std::fs::write(&path, b"").map_err(|e| WorkflowError::Io {
                         context: format!("writing {}", path.display()),
                         source: e,
                     })?;
-                    if matches!(rows, CopyRows::Unchanged) {
-                        LoadMode::Delta
-                    } else {
-                        LoadMode::Full
-                    }
+                    Arrived::Whole(path)
                 }
                 CopyRows::All | CopyRows::Since(_) => {
-                    let since = match &rows {
-                        CopyRows::Since(watermark) => Some(watermark.as_str()),
-                        _ => None,
-                    };
                     let order = self.started.fetch_add(1, Ordering::Relaxed);
                     let mut report = |bytes| {
                         (self.progress.lock().unwrap_or_else(|e| e.into_inner()))(
@@ -516,22 +510,31 @@ impl CopyLanes<'_, '_> {
                         )
                     };
                     report(0);
-                    let copied = snapshot
-                        .copy_table(table, since, &path, self.cancel, &mut report)
-                        .await
-                        .map_err(cancelled)?;
+                    let (copied, arrived) = match &rows {
+                        CopyRows::Since(since) => {
+                            let (copied, rows) = snapshot
+                                .copy_delta(table, since, self.cancel, &mut report)
+                                .await
+                                .map_err(cancelled)?;
+                            (copied, Arrived::Delta(rows))
+                        }
+                        _ => {
+                            let path = self.files.join(format!("{}.csv", table.name));
+                            let copied = snapshot
+                                .copy_table(table, &path, self.cancel, &mut report)
+                                .await
+                                .map_err(cancelled)?;
+                            (copied, Arrived::Whole(path))
+                        }
+                    };
                     self.copied
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .insert(table.name, copied);
-                    if since.is_some() {
-                        LoadMode::Delta
-                    } else {
-                        LoadMode::Full
-                    }
+                    arrived
                 }
             };
-            let job = LoadJob { table, path, mode };
+            let job = LoadJob { table, arrived };
             if self.jobs.send(job).is_err() {
                 return Ok(()); // the worker stopped on an error; it is reported
             }
@@ -539,11 +542,18 @@ impl CopyLanes<'_, '_> {
     }
 }
 
-/// A table's file, waiting for the DuckDB worker.
+/// A table's rows, waiting for the DuckDB worker.
 struct LoadJob {
     table: &'static SharedTable,
-    path: std::path::PathBuf,
-    mode: LoadMode,
+    arrived: Arrived,
+}
+
+/// How a table's rows arrived.
+enum Arrived {
+    /// Every row Postgres shows, in a CSV file (empty: the login may not read the table).
+    Whole(std::path::PathBuf),
+    /// The rows written since the watermark (`None`: none were).
+    Delta(Option<RecordBatch>),
 }
 
 /// What the DuckDB worker did with a [`LoadJob`].
@@ -605,13 +615,11 @@ impl Run<'_> {
         }
     }
 
-    /// Copy `table` (rows since `since`, or all) into its file, reporting progress; returns
-    /// the file.
+    /// Copy every row of `table` into its file, reporting progress; returns the file.
     async fn copy_out(
         &mut self,
         snapshot: &mut Snapshot,
         table: &'static SharedTable,
-        since: Option<&str>,
         index: usize,
     ) -> Result<std::path::PathBuf> {
         let path = self.files.path().join(format!("{}.csv", table.name));
@@ -627,31 +635,25 @@ impl Run<'_> {
         };
         report(0);
         snapshot
-            .copy_table(table, since, &path, &self.options.cancel, &mut report)
+            .copy_table(table, &path, &self.options.cancel, &mut report)
             .await
             .map_err(cancelled)?;
         Ok(path)
     }
 
-    /// Copy `table` (since `since`, or whole) and apply it.
+    /// Copy every row of `table` and apply it.
     async fn pull(
         &mut self,
         snapshot: &mut Snapshot,
         writer: &SyncWriter,
         table: &'static SharedTable,
-        since: Option<&str>,
         index: usize,
     ) -> Result<ballast_storage::LoadCounts> {
-        let path = self.copy_out(snapshot, table, since, index).await?;
+        let path = self.copy_out(snapshot, table, index).await?;
         if self.options.cancel.load(Ordering::Relaxed) {
             return Err(WorkflowError::Cancelled);
         }
-        let mode = if since.is_some() {
-            LoadMode::Delta
-        } else {
-            LoadMode::Full
-        };
-        let counts = writer.load(table, &path, mode)?;
+        let counts = writer.load_full(table, &path)?;
         let _ = std::fs::remove_file(&path);
         self.rows_in += counts.rows_in;
         self.rows_deleted += counts.rows_deleted;
@@ -791,8 +793,14 @@ impl Run<'_> {
                 if cancel.load(Ordering::Relaxed) {
                     break;
                 }
-                let result = writer.load(job.table, &job.path, job.mode);
-                let _ = std::fs::remove_file(&job.path);
+                let result = match &job.arrived {
+                    Arrived::Whole(path) => {
+                        let result = writer.load_full(job.table, path);
+                        let _ = std::fs::remove_file(path);
+                        result
+                    }
+                    Arrived::Delta(rows) => writer.load_delta(job.table, rows.as_ref()),
+                };
                 let failed = result.is_err();
                 if report.send(Loaded { job, result }).is_err() || failed {
                     break;
@@ -1276,7 +1284,7 @@ impl Run<'_> {
             .iter()
             .position(|t| t.name == table.name)
             .unwrap_or(0);
-        self.pull(snapshot, writer, table, None, index).await?;
+        self.pull(snapshot, writer, table, index).await?;
         Ok(())
     }
 }
