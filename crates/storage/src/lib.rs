@@ -230,20 +230,12 @@ impl Workspace {
         Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
-    /// Start a sync run in the history; returns its id. A run still marked `running` belonged
-    /// to a process that died (one sync runs at a time): it is marked `interrupted`.
-    pub fn begin_sync_run(&self) -> Result<String> {
-        let id = uuid::Uuid::now_v7().to_string();
-        let conn = self.conn();
-        conn.execute(
-            "UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'",
-            [],
-        )?;
-        conn.execute(
-            "INSERT INTO sync_runs (id, started_at, status) VALUES (?, ?, 'running')",
-            params![id, Utc::now()],
-        )?;
-        Ok(id)
+    /// The sync history on a connection of its own: a run's start is recorded on another
+    /// thread while Postgres connects.
+    pub fn run_log(&self) -> Result<RunLog> {
+        Ok(RunLog {
+            conn: self.conn().try_clone()?,
+        })
     }
 
     /// Close a sync run with its outcome.
@@ -352,6 +344,29 @@ impl Drop for Workspace {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.path);
+    }
+}
+
+/// See [`Workspace::run_log`].
+pub struct RunLog {
+    conn: Connection,
+}
+
+impl RunLog {
+    /// Start a sync run in the history; returns its id. A run still marked `running` belonged
+    /// to a process that died (one sync runs at a time): it is marked `interrupted`.
+    pub fn begin(&self) -> Result<String> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let conn = &self.conn;
+        conn.execute(
+            "UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'",
+            [],
+        )?;
+        conn.execute(
+            "INSERT INTO sync_runs (id, started_at, status) VALUES (?, ?, 'running')",
+            params![id, Utc::now()],
+        )?;
+        Ok(id)
     }
 }
 

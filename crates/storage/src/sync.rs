@@ -636,9 +636,9 @@ impl SyncWriter {
 
     /// Record where the data now comes from.
     pub fn set_source(&self, source: &SourceInfo) -> Result<()> {
-        self.conn.execute_batch("DELETE FROM workspace_source")?;
+        // One row (its key is the constant `singleton`): replaced in one statement.
         self.conn.execute(
-            "INSERT INTO workspace_source (kind, label, loaded_at) VALUES (?, ?, ?)",
+            "INSERT OR REPLACE INTO workspace_source (kind, label, loaded_at) VALUES (?, ?, ?)",
             params![source.kind, source.label, source.loaded_at],
         )?;
         Ok(())

@@ -157,7 +157,7 @@ fn a_sync_commit_is_remembered_until_anything_else_writes_the_mirrors() {
         (
             "a sync run is recorded",
             |ws| {
-                ws.begin_sync_run().unwrap();
+                ws.run_log().unwrap().begin().unwrap();
             },
             true,
         ),

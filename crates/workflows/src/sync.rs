@@ -213,11 +213,23 @@ struct BeforeTask {
 }
 
 impl BeforeTask {
-    fn start(workspace: &Workspace) -> Result<BeforeTask> {
+    /// Start the thread; it first records the run's start in the history and hands back its
+    /// id (the receiver returned), so nothing the run commits is ever without its history row.
+    fn start(workspace: &Workspace) -> Result<(BeforeTask, RunStarted)> {
+        let log = workspace.run_log()?;
         let reader = workspace.mirror_reader()?;
         let known = workspace.committed_mirror_figures();
+        let (send_run, run) = std::sync::mpsc::sync_channel(1);
         let (send, inputs) = std::sync::mpsc::sync_channel(1);
         let sums = std::thread::spawn(move || {
+            let begun = log.begin().map_err(WorkflowError::from);
+            let failed = begun.is_err();
+            let _ = send_run.send(begun);
+            if failed {
+                return Err(WorkflowError::Invalid(
+                    "the sync run could not be recorded".into(),
+                ));
+            }
             let _ = send.send(reader.sync_inputs().map_err(WorkflowError::from));
             if let Some(figures) = known {
                 return Ok(figures);
@@ -229,10 +241,13 @@ impl BeforeTask {
                 nav_totals,
             })
         });
-        Ok(BeforeTask {
-            inputs,
-            sums: Some(sums),
-        })
+        Ok((
+            BeforeTask {
+                inputs,
+                sums: Some(sums),
+            },
+            RunStarted(run),
+        ))
     }
 
     /// The last run's sync states, source and settings (call once).
@@ -256,6 +271,17 @@ impl Drop for BeforeTask {
         if let Some(handle) = self.sums.take() {
             let _ = handle.join();
         }
+    }
+}
+
+/// The id of a run's row in the sync history, from [`BeforeTask`]'s thread.
+struct RunStarted(std::sync::mpsc::Receiver<Result<String>>);
+
+impl RunStarted {
+    fn id(self) -> Result<String> {
+        self.0.recv().map_err(|_| {
+            WorkflowError::Invalid("the sync's DuckDB reader stopped before recording".into())
+        })?
     }
 }
 
@@ -290,8 +316,12 @@ pub async fn sync(
     options: &SyncOptions,
     progress: &mut (dyn FnMut(SyncProgress) + Send),
 ) -> Result<SyncSummary> {
-    let run = workspace.begin_sync_run()?;
-    let outcome = run_once(workspace, spec, options, progress).await;
+    progress(SyncProgress::Connecting);
+    // The run's start is recorded, the last run's inputs read and the mirrors summed on a
+    // thread of their own while Postgres connects.
+    let (before, started) = BeforeTask::start(workspace)?;
+    let outcome = run_once(workspace, spec, options, progress, before).await;
+    let run = started.id()?;
     let record = match &outcome {
         Ok(summary) => RunOutcome {
             status: "succeeded".into(),
@@ -328,9 +358,8 @@ async fn run_once(
     spec: &ConnectSpec,
     options: &SyncOptions,
     progress: &mut (dyn FnMut(SyncProgress) + Send),
+    before: BeforeTask,
 ) -> Result<SyncSummary> {
-    progress(SyncProgress::Connecting);
-    let before = BeforeTask::start(workspace)?;
     let mut snapshot = Snapshot::open(spec).await?;
     let started = Utc::now();
     let outcome = Run {
