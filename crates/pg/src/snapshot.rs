@@ -4,8 +4,8 @@
 //! run copies two tables at once without leaving that snapshot.
 //!
 //! Tables leave Postgres through `COPY (SELECT …) TO STDOUT (FORMAT binary)`, decoded as they
-//! stream into the CSV file the local store bulk-loads (see [`crate::binary_copy`] for why
-//! binary: it halves what a copy costs the server).
+//! stream: a whole table into the CSV file the local store bulk-loads, a delta into one Arrow
+//! batch (see [`crate::binary_copy`] for why binary: it halves what a copy costs the server).
 //! The run records the snapshot's oldest running transaction ([`Snapshot::xmin`]); the next
 //! run asks for rows with `sync_xid >= xmin` (see migration `…_sync_versions.sql` for why no
 //! straggler can slip under it).
