@@ -182,25 +182,17 @@ impl Snapshot {
     /// The tables, columns and access rules the connected role sees.
     pub async fn catalog(&mut self) -> Result<Catalog> {
         let mut catalog = Catalog::default();
-        let rows = sqlx::query(
-            "SELECT c.relname::text AS table_name, a.attname::text AS column_name,
-                    has_table_privilege(c.oid, 'SELECT') AS selectable
-             FROM pg_class c
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')",
-        )
-        .fetch_all(&mut self.conn)
-        .await
-        .map_err(|e| self.error("reading the shared schema", e))?;
-        for row in rows {
-            let table: String = row.get("table_name");
-            let entry = catalog.tables.entry(table).or_default();
-            entry.selectable = row.get("selectable");
-            entry.columns.insert(row.get("column_name"));
-        }
-        catalog.fingerprint = sqlx::query_scalar(
-            "SELECT md5(concat_ws('|',
+        // Columns, the access fingerprint and the policies that bind this role, in one round
+        // trip (the simple-query protocol: no statement to prepare first).
+        let row = sqlx::raw_sql(
+            "SELECT
+               (SELECT coalesce(json_agg(json_build_array(c.relname, a.attname,
+                                                          has_table_privilege(c.oid, 'SELECT'))), '[]')
+                FROM pg_class c
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p'))::text AS columns,
+               md5(concat_ws('|',
                 current_user,
                 (SELECT rolsuper::text || rolbypassrls::text FROM pg_roles WHERE rolname = current_user),
                 (SELECT string_agg(c.relname || ':' || has_table_privilege(c.oid, 'SELECT')::text
@@ -211,27 +203,44 @@ impl Snapshot {
                                    || ':' || coalesce(qual, ''), ',' ORDER BY tablename, policyname)
                  FROM pg_policies WHERE schemaname = 'public'),
                 (SELECT string_agg(rolname, ',' ORDER BY rolname)
-                 FROM pg_roles WHERE pg_has_role(current_user, oid, 'member'))))",
+                 FROM pg_roles WHERE pg_has_role(current_user, oid, 'member')))) AS fingerprint,
+               -- Policies that apply to this role and read other tables make those tables'
+               -- changes matter here: a portfolio turning lp_visible changes which positions
+               -- an LP sees. A role that bypasses row-level security (a superuser) is bound
+               -- by none.
+               (SELECT coalesce(json_agg(json_build_array(tablename, coalesce(qual, ''))), '[]')
+                FROM pg_policies
+                WHERE schemaname = 'public' AND cmd IN ('SELECT', 'ALL')
+                  AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)
+                  AND EXISTS (SELECT 1 FROM unnest(roles) r
+                              WHERE r = 'public' OR pg_has_role(current_user, r, 'member')))::text
+                 AS policies",
         )
         .fetch_one(&mut self.conn)
         .await
-        .map_err(|e| self.error("fingerprinting access rules", e))?;
-        // Policies that apply to this role and read other tables make those tables' changes
-        // matter here: a portfolio turning lp_visible changes which positions an LP sees. A
-        // role that bypasses row-level security (a superuser) is bound by none.
-        let policies = sqlx::query(
-            "SELECT tablename::text AS table_name, coalesce(qual, '') AS qual FROM pg_policies
-             WHERE schemaname = 'public' AND cmd IN ('SELECT', 'ALL')
-               AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)
-               AND EXISTS (SELECT 1 FROM unnest(roles) r
-                           WHERE r = 'public' OR pg_has_role(current_user, r, 'member'))",
-        )
-        .fetch_all(&mut self.conn)
-        .await
-        .map_err(|e| self.error("reading row-level security policies", e))?;
-        for row in policies {
-            let table: String = row.get("table_name");
-            let qual: String = row.get("qual");
+        .map_err(|e| self.error("reading the shared schema and access rules", e))?;
+        let json = |column: &str| -> Result<Vec<serde_json::Value>> {
+            serde_json::from_str(row.get::<&str, _>(column)).map_err(|e| PgError::Query {
+                context: format!("reading the shared schema ({column})"),
+                reason: e.to_string(),
+            })
+        };
+        for entry in json("columns")? {
+            let (Some(table), Some(column), Some(selectable)) =
+                (entry[0].as_str(), entry[1].as_str(), entry[2].as_bool())
+            else {
+                continue;
+            };
+            let access = catalog.tables.entry(table.to_string()).or_default();
+            access.selectable = selectable;
+            access.columns.insert(column.to_string());
+        }
+        catalog.fingerprint = row.get("fingerprint");
+        let policies: Vec<(String, String)> = json("policies")?
+            .iter()
+            .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string())))
+            .collect();
+        for (table, qual) in policies {
             let words: BTreeSet<&str> = qual
                 .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .collect();
