@@ -390,14 +390,11 @@ pub async fn sync_now(
     let options = workflows::SyncOptions {
         verify_all,
         cancel: state.sync_cancel.clone(),
+        connections: Some(state.sync_connections.clone()),
     };
     options.cancel.store(false, Ordering::SeqCst);
     tokio::task::spawn_blocking(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(CommandError::internal)?;
-        runtime.block_on(async {
+        sync_runtime()?.block_on(async {
             let summary = workflows::sync(&workspace, &spec, &options, &mut |p| {
                 let _ = on_progress.send(SyncEventDto::from(&p));
             })
@@ -429,6 +426,21 @@ pub async fn sync_now(
     })
     .await
     .map_err(CommandError::internal)?
+}
+
+/// The runtime every sync runs on, one per process and never dropped: the Postgres connections
+/// a sync keeps for the next ([`AppState`]) belong to the runtime that made them. Syncs take
+/// turns (`sync_lock`), each on a blocking thread of its own.
+fn sync_runtime() -> CommandResult<&'static tokio::runtime::Runtime> {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CommandError::internal)?;
+    Ok(RUNTIME.get_or_init(|| runtime))
 }
 
 /// Stop the running sync; it rolls back and the history records it as cancelled.

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use ballast_pg::snapshot::KeptConnections;
 use ballast_storage::Workspace;
 use tauri::Manager;
 use tokio::sync::{Mutex, OnceCell};
@@ -25,6 +26,8 @@ pub struct AppState {
     pub(crate) sync_lock: Mutex<()>,
     /// Set by `cancel_sync` to stop the running sync.
     pub(crate) sync_cancel: Arc<AtomicBool>,
+    /// Postgres connections kept between syncs (a new one costs the shared server a backend).
+    pub(crate) sync_connections: Arc<KeptConnections>,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
             workspace: OnceCell::new(),
             sync_lock: Mutex::new(()),
             sync_cancel: Arc::new(AtomicBool::new(false)),
+            sync_connections: Arc::default(),
         }
     }
 

@@ -248,7 +248,7 @@ async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv_with_its_check
         let checksum = snapshot.checksum(table).await.unwrap();
         assert_eq!(copied.checksum, Some(checksum), "{}", table.name);
     }
-    snapshot.close().await;
+    snapshot.close(false).await;
 
     // Replica mode skips the trigger that stamps `updated_at`, so the test chooses it.
     sql(
@@ -319,7 +319,7 @@ async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv_with_its_check
             }
         }
     }
-    snapshot.close().await;
+    snapshot.close(false).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -333,20 +333,21 @@ async fn a_second_connection_reads_exactly_the_runs_snapshot() {
     let at_start = first.checksum(nav).await.unwrap();
     // Another session commits a change after the run's snapshot was taken.
     sql(&url, "UPDATE portfolio_nav SET nav = nav + 1").await;
-    let mut second = ballast_pg::snapshot::Snapshot::attach(&spec, first.exported(), first.xmin())
-        .await
-        .unwrap();
+    let mut second =
+        ballast_pg::snapshot::Snapshot::attach(&spec, None, first.exported(), first.xmin())
+            .await
+            .unwrap();
     assert_eq!(second.checksum(nav).await.unwrap(), at_start);
     assert_eq!(second.xmin(), first.xmin());
     // A connection of its own sees the change: the equality above is the shared snapshot's.
     let mut fresh = ballast_pg::snapshot::Snapshot::open(&spec).await.unwrap();
     assert_ne!(fresh.checksum(nav).await.unwrap(), at_start);
     for snapshot in [first, second, fresh] {
-        snapshot.close().await;
+        snapshot.close(false).await;
     }
     // An id that is not an exported snapshot's is refused before it reaches SQL.
     assert!(
-        ballast_pg::snapshot::Snapshot::attach(&spec, "x'; DROP TABLE prices; --", "1")
+        ballast_pg::snapshot::Snapshot::attach(&spec, None, "x'; DROP TABLE prices; --", "1")
             .await
             .is_err()
     );
@@ -372,13 +373,13 @@ async fn a_login_allowed_one_connection_syncs_on_that_one() {
     );
     let first = ballast_pg::snapshot::Snapshot::open(&spec).await.unwrap();
     let second =
-        ballast_pg::snapshot::Snapshot::attach(&spec, first.exported(), first.xmin()).await;
+        ballast_pg::snapshot::Snapshot::attach(&spec, None, first.exported(), first.xmin()).await;
     let refused = second.err().expect("the limit refuses a second connection");
     assert!(
         refused.to_string().contains("too many connections"),
         "{refused}"
     );
-    first.close().await;
+    first.close(false).await;
 
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(&dir, "one.duckdb");
@@ -1078,4 +1079,85 @@ fn same_rows_in_duckdb(
         |r| Ok((r.get::<_, i64>(0)? as usize, r.get(1)?, r.get(2)?)),
     )
     .unwrap()
+}
+
+/// The app keeps the run's two Postgres connections for the next run: the same server
+/// backends serve it. One that died meanwhile (a server restart, an idle timeout) is replaced
+/// without the run noticing; a run given no [`KeptConnections`] keeps none.
+#[tokio::test(flavor = "multi_thread")]
+async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
+    use ballast_pg::snapshot::KeptConnections;
+    use sqlx::Connection;
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, _)) = seeded("kept-connections").await else {
+        return;
+    };
+    // The server backends connected to the test database, other than the one asking.
+    let backends = || async {
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        let pids: Vec<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY pid",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.ok();
+        pids
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "kept.duckdb");
+    let kept = std::sync::Arc::new(KeptConnections::default());
+    let options = SyncOptions {
+        connections: Some(kept.clone()),
+        ..Default::default()
+    };
+    workflows::sync(&ws, &spec, &options, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(kept.idle(), 2, "both of the run's connections are kept");
+    let first = backends().await;
+    assert_eq!(first.len(), 2, "{first:?}");
+    workflows::sync(&ws, &spec, &options, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        backends().await,
+        first,
+        "the next run used the same backends"
+    );
+
+    sql(
+        &url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    let summary = workflows::sync(&ws, &spec, &options, &mut |_| {})
+        .await
+        .unwrap();
+    assert!(summary
+        .verification
+        .checked
+        .iter()
+        .all(|c| c.repaired.is_none()));
+    let replaced = backends().await;
+    assert_eq!(replaced.len(), 2, "{replaced:?}");
+    assert!(
+        replaced.iter().all(|pid| !first.contains(pid)),
+        "{replaced:?} vs {first:?}"
+    );
+    assert_mirrors_equal(&ws, &spec).await;
+
+    // Without kept connections a run leaves none open.
+    drop(options);
+    drop(kept);
+    sql(
+        &url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    sync(&ws, &spec).await;
+    assert_eq!(backends().await, Vec::<i32>::new());
 }

@@ -72,6 +72,15 @@ impl ConnectSpec {
         }
     }
 
+    /// Which connection settings these are (URL and password), as a number that reveals
+    /// neither: a kept connection is reused only for the same settings.
+    pub(crate) fn identity(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&self.url_without_password, &self.password).hash(&mut hasher);
+        hasher.finish()
+    }
+
     /// The URL with no password, safe to show, log and store.
     pub fn display_url(&self) -> &str {
         &self.url_without_password

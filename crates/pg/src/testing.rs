@@ -153,7 +153,7 @@ pub async fn checksums(
         };
         out.push((table.name, checksum));
     }
-    snapshot.close().await;
+    snapshot.close(false).await;
     out
 }
 

@@ -1,6 +1,7 @@
 //! In-process sync timings for `scripts/bench-sync`: each workspace is opened once, as the app
-//! holds it, and only [`ballast_workflows::sync`] is timed (what the app's "Sync now" costs;
-//! the CLI adds a process start, opening the file and closing it).
+//! holds it, the Postgres connections are kept between runs, as the app keeps them, and only
+//! [`ballast_workflows::sync`] is timed (what the app's "Sync now" costs; the CLI adds a
+//! process start, new connections, opening the file and closing it).
 //!
 //! `sync_timing URL DIR CHANGE_SQL` prints one line per run, seconds then rows brought in:
 //! - `full S ROWS` five times, each into a new workspace in DIR;
@@ -18,10 +19,10 @@ use ballast_pg::ConnectSpec;
 use ballast_storage::Workspace;
 use ballast_workflows::{sync, SyncOptions};
 
-async fn timed(workspace: &Workspace, spec: &ConnectSpec) -> (f64, u64) {
+async fn timed(workspace: &Workspace, spec: &ConnectSpec, options: &SyncOptions) -> (f64, u64) {
     let trace = std::env::var_os("SYNC_TRACE").is_some();
     let started = Instant::now();
-    let summary = sync(workspace, spec, &SyncOptions::default(), &mut |p| {
+    let summary = sync(workspace, spec, options, &mut |p| {
         if trace && !matches!(p, ballast_workflows::SyncProgress::Copying { bytes: 0, .. }) {
             eprintln!(
                 "{:8.1} ms  {}",
@@ -43,18 +44,22 @@ async fn main() {
         std::process::exit(2);
     };
     let spec = ConnectSpec::new(url, None);
+    let options = SyncOptions {
+        connections: Some(Default::default()),
+        ..Default::default()
+    };
     let dir = Path::new(dir);
     let mut last = None;
     for round in 1..=5 {
         let workspace = Workspace::open(&dir.join(format!("inproc-{round}.duckdb")))
             .expect("a new workspace opens");
-        let (seconds, rows) = timed(&workspace, &spec).await;
+        let (seconds, rows) = timed(&workspace, &spec, &options).await;
         println!("full {seconds:.3} {rows}");
         last = Some(workspace);
     }
     let workspace = last.expect("five workspaces");
     for _ in 0..5 {
-        let (seconds, rows) = timed(&workspace, &spec).await;
+        let (seconds, rows) = timed(&workspace, &spec, &options).await;
         println!("nochange {seconds:.3} {rows}");
     }
     for round in 1..=5 {
@@ -64,7 +69,7 @@ async fn main() {
             .status()
             .expect("psql runs");
         assert!(status.success(), "the change applies");
-        let (seconds, rows) = timed(&workspace, &spec).await;
+        let (seconds, rows) = timed(&workspace, &spec, &options).await;
         println!("incremental {seconds:.3} {rows}");
     }
 }

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ballast_engine::schema::{SharedTable, TableChecksum, SHARED_TABLES, UNMIRRORED_TABLES};
-use ballast_pg::snapshot::{Catalog, Copied, Snapshot};
+use ballast_pg::snapshot::{Catalog, Copied, KeptConnections, Snapshot};
 use ballast_pg::{ConnectSpec, PgError};
 use ballast_storage::{
     MirrorFigures, RecordBatch, RunOutcome, SourceInfo, SyncInputs, SyncWriter, TableState,
@@ -54,6 +54,9 @@ pub struct SyncOptions {
     pub verify_all: bool,
     /// Set to stop the run; it then rolls back and is recorded as cancelled.
     pub cancel: Arc<AtomicBool>,
+    /// Where the run takes its Postgres connections from and leaves them, if anywhere: the
+    /// app keeps them between syncs ([`KeptConnections`] says why); `None` connects anew.
+    pub connections: Option<Arc<KeptConnections>>,
 }
 
 /// A step of a sync, for progress displays.
@@ -360,7 +363,7 @@ async fn run_once(
     progress: &mut (dyn FnMut(SyncProgress) + Send),
     before: BeforeTask,
 ) -> Result<SyncSummary> {
-    let mut snapshot = Snapshot::open(spec).await?;
+    let mut snapshot = Snapshot::open_kept(spec, options.connections.as_ref()).await?;
     let started = Utc::now();
     let outcome = Run {
         workspace,
@@ -380,7 +383,7 @@ async fn run_once(
     }
     .apply(&mut snapshot, before)
     .await;
-    snapshot.close().await;
+    snapshot.close(outcome.is_ok()).await;
     outcome
 }
 
@@ -702,7 +705,12 @@ impl Run<'_> {
         let (exported, xmin) = (snapshot.exported().to_string(), snapshot.xmin().to_string());
         let (catalog, helper) = join(
             snapshot.catalog(),
-            Snapshot::attach(self.spec, &exported, &xmin),
+            Snapshot::attach(
+                self.spec,
+                self.options.connections.as_ref(),
+                &exported,
+                &xmin,
+            ),
         )
         .await;
         let catalog = catalog?;
@@ -954,7 +962,7 @@ impl Run<'_> {
             }
         }
         if let Some(second) = helper.take() {
-            second.close().await;
+            second.close(failure.is_none()).await;
         }
         for done in loaded {
             self.applied(done, &mut changed, &unreadable, &mut notes, &mut failure);
