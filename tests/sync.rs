@@ -214,7 +214,9 @@ async fn a_straggler_that_commits_after_a_sync_arrives_on_the_next_exactly_once(
 /// Postgres sends rows in its binary format and the run decodes them into the CSV the laptop
 /// loads: for every mirrored table that CSV must be, byte for byte, what Postgres writes
 /// itself with `FORMAT csv`, awkward values included (quotes, commas, line breaks, empty
-/// strings and NULLs, NaN, BC and infinite dates, fractions of a second).
+/// strings and NULLs, BC and infinite dates, fractions of a second, the smallest and largest
+/// numbers a DECIMAL(38,10) holds; what it cannot hold is refused, see
+/// `a_value_the_laptop_cannot_hold_fails_the_run_naming_where_it_is`).
 #[tokio::test(flavor = "multi_thread")]
 async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv_with_its_checksum() {
     let _serial = SERIAL.lock().await;
@@ -258,10 +260,10 @@ async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv_with_its_check
                             maturity, coupon, modified_duration, convexity, beta,
                             avg_daily_volume, redemption_notice_days, lp_visible, updated_at)
         VALUES ('A,B', E'He said "hi"\nthen left', 'bond', '', NULL, 'USD', E'tab\there',
-                '0044-03-15 BC', 0.000000012, 'NaN', 1200034500.0, -12.34, 10000, -5, false,
+                '0044-03-15 BC', 0.000000012, 0.5, 1200034500.0, -12.34, 10000, -5, false,
                 '1999-12-31 23:59:59.999999+00'),
                ('Zürich', 'x', 'bond', 'Rates', 'CH', 'CHF', NULL, 'infinity',
-                123456789012345678901234567890.1234567890, 0, 0.00, 1e-20, NULL, 0, true,
+                123456789012345678901234567.1234567890, 0, 0.00, 1e-10, NULL, 0, true,
                 '2000-01-01 00:00:01.5+00'),
                ('CR', E'carriage\rreturn', 'equity', NULL, NULL, 'EUR', NULL, '-infinity',
                 NULL, NULL, NULL, NULL, NULL, NULL, true, 'infinity');
@@ -307,12 +309,12 @@ async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv_with_its_check
                 "\"He said \"\"hi\"\"\nthen left\"",
                 ",\"\",,USD,",
                 "0044-03-15 BC",
-                "NaN",
                 ",infinity,",
                 ",-infinity,",
                 "1999-12-31 23:59:59.999999+00",
                 "2000-01-01 00:00:01.5+00",
-                "0.00000000000000000001",
+                "0.0000000001",
+                "123456789012345678901234567.1234567890",
                 "carriage\rreturn",
             ] {
                 assert!(text.contains(awkward), "the edge rows hold {awkward:?}");
@@ -1160,4 +1162,61 @@ async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
     .await;
     sync(&ws, &spec).await;
     assert_eq!(backends().await, Vec::<i32>::new());
+}
+
+/// A value the laptop's `DECIMAL(38,10)` cannot hold (`NaN`, an 11th decimal place) stops the
+/// run with an error that names the table, the row and the column, and the laptop keeps the
+/// data it had, whether the value comes in a delta or in a whole table.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_value_the_laptop_cannot_hold_fails_the_run_naming_where_it_is() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, _)) = seeded("unholdable").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    sync(&ws, &spec).await;
+    let before = ws.mirror_checksums().unwrap();
+    // (the statement, what the error must say)
+    let cases = [
+        (
+            "UPDATE assets SET modified_duration = 'NaN'
+             WHERE id = (SELECT id FROM assets ORDER BY id LIMIT 1)",
+            "column modified_duration: NaN, which a DECIMAL(38,10) cannot hold",
+        ),
+        (
+            "UPDATE fund_flows SET amount = 1.00000000001
+             WHERE id = (SELECT id FROM fund_flows ORDER BY id LIMIT 1)",
+            "column amount: 1.00000000001 has more than 10 decimal places",
+        ),
+    ];
+    for (statement, want) in cases {
+        sql(&url, statement).await;
+        let error = workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(want), "{error}");
+        assert!(error.contains("row 1,"), "{error}");
+        assert_eq!(ws.mirror_checksums().unwrap(), before, "{want}");
+        let last = ws.sync_runs(1).unwrap();
+        assert_eq!(last[0].status, "failed");
+        // A new laptop pulls the table whole: refused just as clearly.
+        let fresh = workspace(&dir, "fresh.duckdb");
+        let error = workflows::sync(&fresh, &spec, &SyncOptions::default(), &mut |_| {})
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(want), "{error}");
+        drop(fresh);
+        std::fs::remove_file(dir.path().join("fresh.duckdb")).ok();
+        // Put the value right again, for the next case.
+        sql(
+            &url,
+            &statement
+                .replace("'NaN'", "1")
+                .replace("1.00000000001", "1"),
+        )
+        .await;
+    }
 }

@@ -612,7 +612,21 @@ fn write_value(
         Field::Uuid => write_uuid(&fixed::<16>(value, "a uuid")?, out),
         Field::Text => write_text(value, out),
         Field::Date => write_date(i32::from_be_bytes(fixed(value, "a date")?), dates, out),
-        Field::Numeric => write_numeric(value, out)?,
+        Field::Numeric => {
+            // What the mirror's DECIMAL(38,10) cannot hold is refused here, where the row and
+            // column are known, not by the loader, which would name only a line of the file
+            // (NaN), round silently (an 11th decimal place) or overflow. Most values show at
+            // a glance that they fit: a number, at most 10 places shown (Postgres stores no
+            // digit beyond them), below 10000^7 = 10^28.
+            let words = NumericWords::parse(value)?;
+            let fits = matches!(words.sign, NUMERIC_POSITIVE | NUMERIC_NEGATIVE)
+                && words.dscale <= i64::from(MIRROR_SCALE)
+                && words.weight < 7;
+            if !fits {
+                numeric_mantissa(value)?;
+            }
+            write_numeric(value, out)?
+        }
         Field::Int8 => {
             let number = i64::from_be_bytes(fixed(value, "an int8")?);
             out.extend_from_slice(number.to_string().as_bytes());
@@ -938,7 +952,33 @@ mod tests {
             ),
         ];
         for (bytes, want) in cases {
-            assert_eq!(text_of(Field::Numeric, &bytes), want, "{bytes:?}");
+            let mut out = Vec::new();
+            write_numeric(&bytes, &mut out).expect("decodes");
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{bytes:?}");
+        }
+        // The transcoder refuses what the mirror's DECIMAL(38,10) cannot hold.
+        for (bytes, want) in [
+            (
+                numeric(0, 0, NUMERIC_NAN, 0, &[]),
+                "NaN, which a DECIMAL(38,10)",
+            ),
+            (
+                numeric(1, -5, NUMERIC_POSITIVE, 20, &[1]),
+                "more than 10 decimal places",
+            ),
+            (
+                numeric(1, 7, NUMERIC_POSITIVE, 0, &[1]),
+                "more than 28 integer digits",
+            ),
+        ] {
+            let error = write_value(
+                Field::Numeric,
+                &bytes,
+                &mut DateCache::new(),
+                &mut Vec::new(),
+            )
+            .unwrap_err();
+            assert!(error.contains(want), "{error}");
         }
         let mut out = Vec::new();
         for bad in [
