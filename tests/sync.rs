@@ -1047,7 +1047,7 @@ async fn a_published_scenario_is_written_once_however_often_it_is_delivered() {
 }
 
 /// `(rows in the file, rows only in the file, rows only in the batch)`: the CSV of a whole
-/// table and a delta's Arrow batch, both read by DuckDB with the mirror's column types.
+/// table and a delta's Arrow batch, both read by DuckDB as the sync loads them.
 fn same_rows_in_duckdb(
     table: &ballast_engine::schema::SharedTable,
     csv: &std::path::Path,
@@ -1056,20 +1056,7 @@ fn same_rows_in_duckdb(
     use duckdb::vtab::arrow::{ArrowBatchRegistration, ArrowVTab};
     let conn = duckdb::Connection::open_in_memory().unwrap();
     conn.register_table_function::<ArrowVTab>("arrow").unwrap();
-    let mut columns = vec!["'id': 'UUID'".to_string()];
-    columns.extend(
-        table
-            .columns
-            .iter()
-            .map(|(name, kind)| format!("'{name}': '{}'", kind.duckdb_type())),
-    );
-    columns.push("'updated_at': 'TIMESTAMPTZ'".to_string());
-    let file = format!(
-        "read_csv('{}', header = false, auto_detect = false, delim = ',', quote = '\"', \
-         escape = '\"', allow_quoted_nulls = false, columns = {{{}}})",
-        csv.display(),
-        columns.join(", ")
-    );
+    let file = ballast_storage::read_csv(table, csv);
     let registration = ArrowBatchRegistration::new(batch.clone());
     conn.query_row(
         &format!(

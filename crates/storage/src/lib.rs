@@ -24,8 +24,8 @@ pub use dataset::Progress;
 pub use outbox::{backoff, OutboxCounts, OutboxItem};
 pub use scenarios::{SavedScenario, ScenarioRun, ScenarioSummary};
 pub use sync::{
-    LoadCounts, MirrorFigures, MirrorReader, RecordBatch, SyncInputs, SyncWriter, TableState,
-    TableSyncState,
+    read_csv, LoadCounts, MirrorFigures, MirrorReader, RecordBatch, SyncInputs, SyncWriter,
+    TableState, TableSyncState,
 };
 
 #[derive(Debug, Error)]

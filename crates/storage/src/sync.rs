@@ -92,7 +92,9 @@ fn quote_path(path: &Path) -> String {
     path.to_string_lossy().replace('\'', "''")
 }
 
-fn read_csv(table: &SharedTable, path: &Path) -> String {
+/// The `read_csv(…)` table function call that reads a whole table's file (as Postgres writes
+/// CSV) with the mirror's column types: what [`SyncWriter::load_full`] loads.
+pub fn read_csv(table: &SharedTable, path: &Path) -> String {
     let mut columns = vec!["'id': 'UUID'".to_string()];
     columns.extend(
         table
