@@ -240,22 +240,7 @@ impl Workspace {
 
     /// Close a sync run with its outcome.
     pub fn finish_sync_run(&self, id: &str, outcome: &RunOutcome) -> Result<()> {
-        self.conn().execute(
-            "UPDATE sync_runs SET finished_at = ?, status = ?, rows_in = ?, rows_deleted = ?,
-                    verification = ?, notes = ?, error = ?
-             WHERE id = ?",
-            params![
-                Utc::now(),
-                outcome.status,
-                outcome.rows_in,
-                outcome.rows_deleted,
-                outcome.verification,
-                outcome.notes,
-                outcome.error,
-                id
-            ],
-        )?;
-        Ok(())
+        finish_sync_run(&self.conn(), id, outcome)
     }
 
     /// The most recent sync runs, newest first.
@@ -345,6 +330,26 @@ impl Drop for Workspace {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.path);
     }
+}
+
+/// Record how sync run `id` ended (see [`Workspace::finish_sync_run`]).
+pub(crate) fn finish_sync_run(conn: &Connection, id: &str, outcome: &RunOutcome) -> Result<()> {
+    conn.execute(
+        "UPDATE sync_runs SET finished_at = ?, status = ?, rows_in = ?, rows_deleted = ?,
+                verification = ?, notes = ?, error = ?
+         WHERE id = ?",
+        params![
+            Utc::now(),
+            outcome.status,
+            outcome.rows_in,
+            outcome.rows_deleted,
+            outcome.verification,
+            outcome.notes,
+            outcome.error,
+            id
+        ],
+    )?;
+    Ok(())
 }
 
 /// See [`Workspace::run_log`].

@@ -655,6 +655,13 @@ impl SyncWriter {
         Ok(())
     }
 
+    /// Record in the sync history that run `id` ended as `outcome`, in this transaction: a run
+    /// that succeeded is in the history as such exactly when its data is committed (a process
+    /// killed right after the commit cannot leave it marked as interrupted).
+    pub fn record_run(&self, id: &str, outcome: &crate::RunOutcome) -> Result<()> {
+        crate::finish_sync_run(&self.conn, id, outcome)
+    }
+
     /// Make the whole run visible at once. `figures`: what the mirrors now hold, when the run
     /// knows it for every table (it verified them all), for the next sync through this
     /// handle to start from ([`Workspace::committed_mirror_figures`]).

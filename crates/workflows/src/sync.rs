@@ -211,7 +211,8 @@ type Before = MirrorFigures;
 /// (three small queries in one snapshot, while Postgres connects). Dropping it waits for the
 /// thread, so a failed run never leaves a connection to the workspace behind.
 struct BeforeTask {
-    inputs: std::sync::mpsc::Receiver<Result<SyncInputs>>,
+    /// The run's id in the history and the last run's inputs.
+    inputs: std::sync::mpsc::Receiver<Result<(String, SyncInputs)>>,
     sums: Option<std::thread::JoinHandle<Result<Before>>>,
 }
 
@@ -226,14 +227,19 @@ impl BeforeTask {
         let (send, inputs) = std::sync::mpsc::sync_channel(1);
         let sums = std::thread::spawn(move || {
             let begun = log.begin().map_err(WorkflowError::from);
-            let failed = begun.is_err();
+            let id = begun.as_ref().ok().cloned();
             let _ = send_run.send(begun);
-            if failed {
+            let Some(id) = id else {
                 return Err(WorkflowError::Invalid(
                     "the sync run could not be recorded".into(),
                 ));
-            }
-            let _ = send.send(reader.sync_inputs().map_err(WorkflowError::from));
+            };
+            let _ = send.send(
+                reader
+                    .sync_inputs()
+                    .map(|inputs| (id, inputs))
+                    .map_err(WorkflowError::from),
+            );
             if let Some(figures) = known {
                 return Ok(figures);
             }
@@ -253,8 +259,9 @@ impl BeforeTask {
         ))
     }
 
-    /// The last run's sync states, source and settings (call once).
-    fn inputs(&self) -> Result<SyncInputs> {
+    /// The run's id in the history, and the last run's sync states, source and settings
+    /// (call once).
+    fn inputs(&self) -> Result<(String, SyncInputs)> {
         self.inputs.recv().map_err(|_| {
             WorkflowError::Invalid("the sync's DuckDB reader stopped before reading".into())
         })?
@@ -326,14 +333,8 @@ pub async fn sync(
     let outcome = run_once(workspace, spec, options, progress, before).await;
     let run = started.id()?;
     let record = match &outcome {
-        Ok(summary) => RunOutcome {
-            status: "succeeded".into(),
-            rows_in: summary.rows_in as i64,
-            rows_deleted: summary.rows_deleted as i64,
-            verification: Some(summary.verification.summary()),
-            notes: (!summary.notes.is_empty()).then(|| summary.notes.join("; ")),
-            error: None,
-        },
+        // Recorded with the data, in the run's own transaction.
+        Ok(_) => return outcome,
         Err(WorkflowError::Cancelled) => RunOutcome {
             status: "cancelled".into(),
             error: Some("cancelled by the user; nothing was applied".into()),
@@ -347,6 +348,18 @@ pub async fn sync(
     };
     workspace.finish_sync_run(&run, &record)?;
     outcome
+}
+
+/// The history's record of a run that succeeded.
+fn succeeded(summary: &SyncSummary) -> RunOutcome {
+    RunOutcome {
+        status: "succeeded".into(),
+        rows_in: summary.rows_in as i64,
+        rows_deleted: summary.rows_deleted as i64,
+        verification: Some(summary.verification.summary()),
+        notes: (!summary.notes.is_empty()).then(|| summary.notes.join("; ")),
+        error: None,
+    }
 }
 
 fn cancelled(e: PgError) -> WorkflowError {
@@ -717,11 +730,14 @@ impl Run<'_> {
         let mut helper = helper.ok();
         let mut notes = schema_drift(&catalog)?;
         let workspace = self.workspace;
-        let SyncInputs {
-            states,
-            source,
-            settings,
-        } = before.inputs()?;
+        let (
+            run_id,
+            SyncInputs {
+                states,
+                source,
+                settings,
+            },
+        ) = before.inputs()?;
         let setting = |key: &str| settings.get(key).map(String::as_str);
         let same_source =
             source.is_some_and(|s| s.kind == "postgres" && s.label == self.spec.display_url());
@@ -1035,15 +1051,7 @@ impl Run<'_> {
                 checksums,
                 nav_totals,
             });
-        writer.commit(committed)?;
-        // The periodic full verification is also when the space of deleted rows is reclaimed
-        // (ordinary checkpoints do not merge row groups; a run that pulled every table whole
-        // left nothing to merge). Best effort: if another write is under way, the next full
-        // verification compacts instead.
-        if full && full_tables.len() < SHARED_TABLES.len() {
-            let _ = workspace.compact();
-        }
-        Ok(SyncSummary {
+        let summary = SyncSummary {
             rows_in: self.rows_in,
             rows_deleted: self.rows_deleted,
             tables: SHARED_TABLES.len(),
@@ -1051,7 +1059,17 @@ impl Run<'_> {
             source: source.label,
             verification,
             notes,
-        })
+        };
+        writer.record_run(&run_id, &succeeded(&summary))?;
+        writer.commit(committed)?;
+        // The periodic full verification is also when the space of deleted rows is reclaimed
+        // (ordinary checkpoints do not merge row groups; a run that pulled every table whole
+        // left nothing to merge). Best effort: if another write is under way, the next full
+        // verification compacts instead.
+        if full && summary.full_tables.len() < SHARED_TABLES.len() {
+            let _ = workspace.compact();
+        }
+        Ok(summary)
     }
 
     /// Compare Postgres and the mirrors, every table the login may read; pull a differing
