@@ -560,22 +560,6 @@ impl SyncWriter {
         checksum(&self.conn, table)
     }
 
-    /// Row counts of several tables in one query (cheap: no column is read).
-    pub fn row_counts(&self, tables: &[&SharedTable]) -> Result<Vec<i64>> {
-        if tables.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = tables
-            .iter()
-            .enumerate()
-            .map(|(k, t)| format!("SELECT {k} AS k, count(*) AS n FROM {}", t.name))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL ");
-        let mut stmt = self.conn.prepare(&format!("{sql} ORDER BY k"))?;
-        let rows = stmt.query_map([], |r| r.get::<_, i64>(1))?;
-        Ok(rows.collect::<std::result::Result<_, _>>()?)
-    }
-
     /// [`SyncWriter::checksum`] of several tables in one query.
     pub fn checksums(&self, tables: &[&SharedTable]) -> Result<Vec<TableChecksum>> {
         checksums(&self.conn, tables)

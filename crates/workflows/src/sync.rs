@@ -207,18 +207,20 @@ impl Verification {
 /// the mirrors since, those figures ([`Workspace::committed_mirror_figures`]).
 type Before = MirrorFigures;
 
-/// [`Before`] being summed, after the last run's [`SyncInputs`] were read on the same thread
-/// (three small queries in one snapshot, while Postgres connects). Dropping it waits for the
-/// thread, so a failed run never leaves a connection to the workspace behind.
+/// [`Before`] being summed, after the last run's [`SyncInputs`] were read and the run's start
+/// recorded on the same thread (while Postgres connects). Dropping it waits for the thread,
+/// so a failed run never leaves a connection to the workspace behind.
 struct BeforeTask {
-    /// The run's id in the history and the last run's inputs.
-    inputs: std::sync::mpsc::Receiver<Result<(String, SyncInputs)>>,
+    /// The last run's inputs.
+    inputs: std::sync::mpsc::Receiver<Result<SyncInputs>>,
     sums: Option<std::thread::JoinHandle<Result<Before>>>,
 }
 
 impl BeforeTask {
-    /// Start the thread; it first records the run's start in the history and hands back its
-    /// id (the receiver returned), so nothing the run commits is ever without its history row.
+    /// Start the thread. It reads the last run's inputs first (the run waits for them), then
+    /// records the run's start in the history and hands back its id (the [`RunStarted`]
+    /// returned; the run's commit waits for it, so nothing a run commits is ever without its
+    /// history row), then sums the mirrors unless their figures are known.
     fn start(workspace: &Workspace) -> Result<(BeforeTask, RunStarted)> {
         let log = workspace.run_log()?;
         let reader = workspace.mirror_reader()?;
@@ -226,20 +228,15 @@ impl BeforeTask {
         let (send_run, run) = std::sync::mpsc::sync_channel(1);
         let (send, inputs) = std::sync::mpsc::sync_channel(1);
         let sums = std::thread::spawn(move || {
+            let _ = send.send(reader.sync_inputs().map_err(WorkflowError::from));
             let begun = log.begin().map_err(WorkflowError::from);
-            let id = begun.as_ref().ok().cloned();
+            let recorded = begun.is_ok();
             let _ = send_run.send(begun);
-            let Some(id) = id else {
+            if !recorded {
                 return Err(WorkflowError::Invalid(
                     "the sync run could not be recorded".into(),
                 ));
-            };
-            let _ = send.send(
-                reader
-                    .sync_inputs()
-                    .map(|inputs| (id, inputs))
-                    .map_err(WorkflowError::from),
-            );
+            }
             if let Some(figures) = known {
                 return Ok(figures);
             }
@@ -255,13 +252,15 @@ impl BeforeTask {
                 inputs,
                 sums: Some(sums),
             },
-            RunStarted(run),
+            RunStarted {
+                receiver: run,
+                id: std::sync::OnceLock::new(),
+            },
         ))
     }
 
-    /// The run's id in the history, and the last run's sync states, source and settings
-    /// (call once).
-    fn inputs(&self) -> Result<(String, SyncInputs)> {
+    /// The last run's sync states, source and settings (call once).
+    fn inputs(&self) -> Result<SyncInputs> {
         self.inputs.recv().map_err(|_| {
             WorkflowError::Invalid("the sync's DuckDB reader stopped before reading".into())
         })?
@@ -285,13 +284,21 @@ impl Drop for BeforeTask {
 }
 
 /// The id of a run's row in the sync history, from [`BeforeTask`]'s thread.
-struct RunStarted(std::sync::mpsc::Receiver<Result<String>>);
+struct RunStarted {
+    receiver: std::sync::mpsc::Receiver<Result<String>>,
+    id: std::sync::OnceLock<String>,
+}
 
 impl RunStarted {
-    fn id(self) -> Result<String> {
-        self.0.recv().map_err(|_| {
+    /// The id, once the row is written (the same id every call; an error if it could not be).
+    fn id(&self) -> Result<String> {
+        if let Some(id) = self.id.get() {
+            return Ok(id.clone());
+        }
+        let id = self.receiver.recv().map_err(|_| {
             WorkflowError::Invalid("the sync's DuckDB reader stopped before recording".into())
-        })?
+        })??;
+        Ok(self.id.get_or_init(|| id).clone())
     }
 }
 
@@ -330,8 +337,12 @@ pub async fn sync(
     // The run's start is recorded, the last run's inputs read and the mirrors summed on a
     // thread of their own while Postgres connects.
     let (before, started) = BeforeTask::start(workspace)?;
-    let outcome = run_once(workspace, spec, options, progress, before).await;
-    let run = started.id()?;
+    let outcome = run_once(workspace, spec, options, progress, before, &started).await;
+    let run = match started.id() {
+        Ok(id) => id,
+        // The run could not be recorded: its own error, if it had one, says more.
+        Err(e) => return outcome.and(Err(e)),
+    };
     let record = match &outcome {
         // Recorded with the data, in the run's own transaction.
         Ok(_) => return outcome,
@@ -375,9 +386,11 @@ async fn run_once(
     options: &SyncOptions,
     progress: &mut (dyn FnMut(SyncProgress) + Send),
     before: BeforeTask,
+    run: &RunStarted,
 ) -> Result<SyncSummary> {
     let mut snapshot = Snapshot::open_kept(spec, options.connections.as_ref()).await?;
     let started = Utc::now();
+    let mut helper = None;
     let outcome = Run {
         workspace,
         spec,
@@ -394,9 +407,17 @@ async fn run_once(
         replaced: BTreeMap::new(),
         staged: BTreeMap::new(),
     }
-    .apply(&mut snapshot, before)
+    .apply(&mut snapshot, &mut helper, before, run)
     .await;
-    snapshot.close(outcome.is_ok()).await;
+    // Both connections end at once, after the commit: the helper has been idle since the
+    // checksums, and its round trip need not delay the run.
+    let clean = outcome.is_ok();
+    join(snapshot.close(clean), async {
+        if let Some(helper) = helper {
+            helper.close(clean).await;
+        }
+    })
+    .await;
     outcome
 }
 
@@ -712,11 +733,17 @@ impl Run<'_> {
         Ok(counts)
     }
 
-    async fn apply(mut self, snapshot: &mut Snapshot, before: BeforeTask) -> Result<SyncSummary> {
+    async fn apply(
+        mut self,
+        snapshot: &mut Snapshot,
+        helper: &mut Option<Snapshot>,
+        before: BeforeTask,
+        run: &RunStarted,
+    ) -> Result<SyncSummary> {
         // A second connection joins the run's snapshot while the catalog is read, so two
         // tables copy at once; without it (a server at its connection limit) one does.
         let (exported, xmin) = (snapshot.exported().to_string(), snapshot.xmin().to_string());
-        let (catalog, helper) = join(
+        let (catalog, attached) = join(
             snapshot.catalog(),
             Snapshot::attach(
                 self.spec,
@@ -727,17 +754,14 @@ impl Run<'_> {
         )
         .await;
         let catalog = catalog?;
-        let mut helper = helper.ok();
+        *helper = attached.ok();
         let mut notes = schema_drift(&catalog)?;
         let workspace = self.workspace;
-        let (
-            run_id,
-            SyncInputs {
-                states,
-                source,
-                settings,
-            },
-        ) = before.inputs()?;
+        let SyncInputs {
+            states,
+            source,
+            settings,
+        } = before.inputs()?;
         let setting = |key: &str| settings.get(key).map(String::as_str);
         let same_source =
             source.is_some_and(|s| s.kind == "postgres" && s.label == self.spec.display_url());
@@ -841,7 +865,30 @@ impl Run<'_> {
         let (jobs, queue) = std::sync::mpsc::channel::<LoadJob>();
         let (report, loaded) = std::sync::mpsc::channel::<Loaded>();
         let cancel = self.options.cancel.clone();
+        // What the run records that it knows already: written first by the worker, while
+        // Postgres finds the first rows to copy, rather than at the end.
+        let source = SourceInfo {
+            kind: "postgres".into(),
+            label: self.spec.display_url().to_string(),
+            loaded_at: self.started,
+        };
+        let mut run_settings: Vec<(&'static str, String)> = Vec::new();
+        if full {
+            run_settings.push((LAST_FULL_VERIFICATION_SETTING, self.started.to_rfc3339()));
+        }
+        if fingerprint_changed {
+            run_settings.push((ACCESS_FINGERPRINT_SETTING, catalog.fingerprint.clone()));
+        }
+        let recorded_source = source.clone();
         let worker = std::thread::spawn(move || {
+            let recorded = writer.set_source(&recorded_source).and_then(|()| {
+                run_settings
+                    .iter()
+                    .try_for_each(|(key, value)| writer.set_setting(key, value))
+            });
+            if recorded.is_err() {
+                return (writer, recorded);
+            }
             for job in queue {
                 if cancel.load(Ordering::Relaxed) {
                     break;
@@ -859,7 +906,7 @@ impl Run<'_> {
                     break;
                 }
             }
-            writer
+            (writer, recorded)
         });
         let mut changed: BTreeSet<&'static str> = cleared;
         let mut failure: Option<WorkflowError> = None;
@@ -977,15 +1024,13 @@ impl Run<'_> {
                 Err(e) => failure = Some(e.into()),
             }
         }
-        if let Some(second) = helper.take() {
-            second.close(failure.is_none()).await;
-        }
         for done in loaded {
             self.applied(done, &mut changed, &unreadable, &mut notes, &mut failure);
         }
-        let writer = worker
+        let (writer, recorded) = worker
             .join()
             .map_err(|_| WorkflowError::Invalid("the sync's DuckDB worker panicked".into()))?;
+        recorded?;
         let before = before.finish()?;
         if let Some(e) = failure {
             return Err(e);
@@ -1027,18 +1072,6 @@ impl Run<'_> {
             })
             .collect();
         writer.set_table_states(&states, self.started)?;
-        if full {
-            writer.set_setting(LAST_FULL_VERIFICATION_SETTING, &self.started.to_rfc3339())?;
-        }
-        if fingerprint_changed {
-            writer.set_setting(ACCESS_FINGERPRINT_SETTING, &catalog.fingerprint)?;
-        }
-        let source = SourceInfo {
-            kind: "postgres".into(),
-            label: self.spec.display_url().to_string(),
-            loaded_at: self.started,
-        };
-        writer.set_source(&source)?;
         // What the mirrors now hold, when every table was verified: the next sync through
         // this handle starts from it instead of summing them again.
         let checksums: Option<BTreeMap<&'static str, TableChecksum>> = SHARED_TABLES
@@ -1060,7 +1093,7 @@ impl Run<'_> {
             verification,
             notes,
         };
-        writer.record_run(&run_id, &succeeded(&summary))?;
+        writer.record_run(&run.id()?, &succeeded(&summary))?;
         writer.commit(committed)?;
         // The periodic full verification is also when the space of deleted rows is reclaimed
         // (ordinary checkpoints do not merge row groups; a run that pulled every table whole
@@ -1079,10 +1112,11 @@ impl Run<'_> {
     /// checked from its changes: the laptop's copy before this run must equal the checksum
     /// both sides agreed on last run (nothing changed it behind the app's back), the rows that
     /// arrived must sum as Postgres sums the rows written since the watermark (nothing was
-    /// lost or altered on the way), and the row count after must be the count before, minus
-    /// the rows removed, plus the rows that arrived. The table then holds the agreed checksum
-    /// minus what was removed plus what arrived, which becomes the next run's agreed checksum
-    /// and so is checked against the file at the start of the next run.
+    /// lost or altered on the way). The table then holds the agreed checksum minus what was
+    /// removed plus what arrived (row count included: DuckDB's statements hand back every row
+    /// they remove and write), which becomes the next run's agreed checksum and so is checked
+    /// against the file at the start of the next run (a new handle sums it) and at every
+    /// full verification.
     #[allow(clippy::too_many_arguments)]
     async fn verify(
         &mut self,
@@ -1132,7 +1166,6 @@ impl Run<'_> {
                 std::result::Result<TableChecksum, String>,
             )> = Vec::new();
             let mut whole: Vec<&'static SharedTable> = Vec::new();
-            let mut counted: Vec<(&'static SharedTable, TableChecksum)> = Vec::new();
             for table in &due {
                 let prefetched = postgres_checksums.remove(table.name);
                 let inputs = match prefetched {
@@ -1175,33 +1208,12 @@ impl Run<'_> {
                         )),
                     ));
                 } else if let Some(after) = before.derive(staged, replaced) {
-                    counted.push((table, after));
+                    // What the table now holds: DuckDB handed back every row its
+                    // statements removed and wrote.
+                    outcomes.push((table, true, Ok(after)));
                 } else {
                     whole.push(table);
                 }
-            }
-            // A table this run did not touch still holds the rows it was summed with.
-            let touched: Vec<&SharedTable> = counted
-                .iter()
-                .map(|(t, _)| *t)
-                .filter(|t| changed.contains(t.name))
-                .collect();
-            let mut touched_rows = writer.row_counts(&touched)?.into_iter();
-            for (table, after) in counted {
-                let rows = if changed.contains(table.name) {
-                    touched_rows.next().expect("one count per touched table")
-                } else {
-                    before.checksums[table.name].rows
-                };
-                let outcome = if rows == after.rows {
-                    Ok(after)
-                } else {
-                    Err(format!(
-                        "{rows} rows after the run vs {} expected",
-                        after.rows
-                    ))
-                };
-                outcomes.push((table, true, outcome));
             }
             // Summed whole: Postgres' sum (prefetched, or asked now) against the laptop's.
             let unasked: Vec<(&SharedTable, Option<&str>)> = whole
