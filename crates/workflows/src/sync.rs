@@ -334,7 +334,7 @@ pub async fn sync(
     progress: &mut (dyn FnMut(SyncProgress) + Send),
 ) -> Result<SyncSummary> {
     progress(SyncProgress::Connecting);
-    // The run's start is recorded, the last run's inputs read and the mirrors summed on a
+    // The last run's inputs are read, the run's start recorded and the mirrors summed on a
     // thread of their own while Postgres connects.
     let (before, started) = BeforeTask::start(workspace)?;
     let outcome = run_once(workspace, spec, options, progress, before, &started).await;
