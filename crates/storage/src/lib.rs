@@ -58,6 +58,8 @@ pub enum StorageError {
         column: &'static str,
         value: String,
     },
+    #[error("the sync history has no run {id} to record as {status}")]
+    MissingRun { id: String, status: String },
 }
 
 pub type Result<T> = std::result::Result<T, StorageError>;
@@ -333,8 +335,10 @@ impl Drop for Workspace {
 }
 
 /// Record how sync run `id` ended (see [`Workspace::finish_sync_run`]).
+/// A run that is not in the history (or not visible to `conn`'s transaction, which began
+/// before the run's start was committed) is an error, never a silent no-op.
 pub(crate) fn finish_sync_run(conn: &Connection, id: &str, outcome: &RunOutcome) -> Result<()> {
-    conn.execute(
+    let updated = conn.execute(
         "UPDATE sync_runs SET finished_at = ?, status = ?, rows_in = ?, rows_deleted = ?,
                 verification = ?, notes = ?, error = ?
          WHERE id = ?",
@@ -349,6 +353,12 @@ pub(crate) fn finish_sync_run(conn: &Connection, id: &str, outcome: &RunOutcome)
             id
         ],
     )?;
+    if updated != 1 {
+        return Err(StorageError::MissingRun {
+            id: id.to_string(),
+            status: outcome.status.clone(),
+        });
+    }
     Ok(())
 }
 

@@ -208,3 +208,55 @@ fn a_sync_commit_is_remembered_until_anything_else_writes_the_mirrors() {
     let reopened = Workspace::open(&path).unwrap();
     assert_eq!(reopened.committed_mirror_figures(), None);
 }
+
+/// A run's outcome is recorded in the run's own transaction, which must begin after the run's
+/// start was committed: DuckDB's snapshot would not show the row otherwise. Recording it then
+/// is an error, never an update of nothing that leaves a succeeded run marked `running`.
+#[test]
+fn a_run_is_recorded_only_in_a_transaction_that_sees_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
+    let log = ws.run_log().unwrap();
+    let succeeded = ballast_storage::RunOutcome {
+        status: "succeeded".into(),
+        ..Default::default()
+    };
+
+    // The writer's transaction starts (its first statement) before the run's row is there.
+    let early = ws.sync_writer().unwrap();
+    early.set_setting("sync.example", "1").unwrap();
+    let id = log.begin().unwrap();
+    match early.record_run(&id, &succeeded) {
+        Err(StorageError::MissingRun {
+            id: missing,
+            status,
+        }) => {
+            assert_eq!(
+                (missing.as_str(), status.as_str()),
+                (id.as_str(), "succeeded")
+            );
+        }
+        other => panic!("expected MissingRun, got {other:?}"),
+    }
+    drop(early);
+    assert_eq!(ws.sync_runs(1).unwrap()[0].status, "running");
+
+    // Begun after the start was committed, the same record lands with the run's data.
+    let writer = ws.sync_writer().unwrap();
+    writer.set_setting("sync.example", "2").unwrap();
+    writer.record_run(&id, &succeeded).unwrap();
+    writer.commit(None).unwrap();
+    let runs = ws.sync_runs(5).unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        (runs[0].id.as_str(), runs[0].status.as_str()),
+        (id.as_str(), "succeeded")
+    );
+    assert_eq!(ws.setting("sync.example").unwrap().as_deref(), Some("2"));
+
+    // No such run at all: the same error outside a sync's transaction.
+    assert!(matches!(
+        ws.finish_sync_run("0190c0de-0000-7000-8000-000000000000", &succeeded),
+        Err(StorageError::MissingRun { .. })
+    ));
+}

@@ -778,6 +778,10 @@ impl Run<'_> {
             states.get(table).and_then(|s| s.watermark.clone())
         };
 
+        // The run's row in the history must be committed before the writer's transaction
+        // starts: DuckDB's snapshot would not show it otherwise, and the run's outcome,
+        // recorded in that transaction, would update nothing (the run left as `running`).
+        let run_id = run.id()?;
         let mut writer = workspace.sync_writer()?;
         let mut cleared = BTreeSet::new();
         if !same_source {
@@ -1093,7 +1097,7 @@ impl Run<'_> {
             verification,
             notes,
         };
-        writer.record_run(&run.id()?, &succeeded(&summary))?;
+        writer.record_run(&run_id, &succeeded(&summary))?;
         writer.commit(committed)?;
         // The periodic full verification is also when the space of deleted rows is reclaimed
         // (ordinary checkpoints do not merge row groups; a run that pulled every table whole
