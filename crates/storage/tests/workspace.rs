@@ -260,3 +260,63 @@ fn a_run_is_recorded_only_in_a_transaction_that_sees_its_start() {
         Err(StorageError::MissingRun { .. })
     ));
 }
+
+/// A run's table states: the first run creates them, every later run updates them in place;
+/// a verified table takes its count and checksum from the verification, one not verified
+/// keeps its last verification time but loses its checksum (the next run sums it whole).
+#[test]
+fn table_states_are_created_then_updated_run_after_run() {
+    use ballast_engine::schema::{TableChecksum, SHARED_TABLES};
+    use ballast_storage::TableState;
+    use chrono::TimeZone;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
+    let prices = ballast_engine::schema::shared_table("prices").unwrap();
+    let mut counted = TableChecksum::empty(prices);
+    counted.rows = 7;
+    let first = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap();
+    let second = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+    // (run time, prices' watermark, prices verified with this checksum) and what must be read
+    // back: (watermark, rows, verified at, checksum kept)
+    type Case<'a> = (
+        chrono::DateTime<Utc>,
+        &'a str,
+        Option<&'a TableChecksum>,
+        (&'a str, i64, Option<chrono::DateTime<Utc>>, bool),
+    );
+    let cases: [Case<'_>; 3] = [
+        (first, "100", Some(&counted), ("100", 7, Some(first), true)),
+        // Not verified: counted in the mirror (empty here), the last verification time kept.
+        (second, "200", None, ("200", 0, Some(first), false)),
+        (
+            second,
+            "300",
+            Some(&counted),
+            ("300", 7, Some(second), true),
+        ),
+    ];
+    for (at, watermark, verified, (want_mark, want_rows, want_verified, want_sum)) in cases {
+        let states: Vec<TableState<'_>> = SHARED_TABLES
+            .iter()
+            .map(|t| TableState {
+                table: t.name,
+                watermark: Some(watermark),
+                verified: (t.name == "prices").then_some(verified).flatten(),
+            })
+            .collect();
+        let writer = ws.sync_writer().unwrap();
+        writer.set_table_states(&states, at).unwrap();
+        writer.commit(None).unwrap();
+        let all = ws.table_sync_states().unwrap();
+        assert_eq!(all.len(), SHARED_TABLES.len());
+        let state = &all["prices"];
+        assert_eq!(state.watermark.as_deref(), Some(want_mark));
+        assert_eq!(state.rows, want_rows);
+        assert_eq!(state.last_synced_at, at);
+        assert_eq!(state.verified_at, want_verified);
+        assert_eq!(state.checksum.is_some(), want_sum, "{watermark}");
+        if want_sum {
+            assert_eq!(state.checksum.as_ref(), Some(&counted));
+        }
+    }
+}

@@ -219,8 +219,9 @@ struct BeforeTask {
 impl BeforeTask {
     /// Start the thread. It reads the last run's inputs first (the run waits for them), then
     /// records the run's start in the history and hands back its id (the [`RunStarted`]
-    /// returned; the run's commit waits for it, so nothing a run commits is ever without its
-    /// history row), then sums the mirrors unless their figures are known.
+    /// returned; the run's DuckDB transaction begins only once it has the id, so that
+    /// transaction sees the row it records the outcome in, and nothing a run commits is ever
+    /// without its history row), then sums the mirrors unless their figures are known.
     fn start(workspace: &Workspace) -> Result<(BeforeTask, RunStarted)> {
         let log = workspace.run_log()?;
         let reader = workspace.mirror_reader()?;
