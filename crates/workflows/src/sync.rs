@@ -609,6 +609,22 @@ impl CopyLanes<'_, '_> {
     }
 }
 
+/// Copy the tombstones written at or after `since` into `path` (nothing without a watermark).
+async fn copy_tombstones(
+    snapshot: &mut Snapshot,
+    since: Option<&str>,
+    path: &std::path::Path,
+    cancel: &AtomicBool,
+) -> Result<()> {
+    if let Some(since) = since {
+        snapshot
+            .copy_tombstones(since, path, cancel)
+            .await
+            .map_err(cancelled)?;
+    }
+    Ok(())
+}
+
 /// A table's rows, waiting for the DuckDB worker.
 struct LoadJob {
     table: &'static SharedTable,
@@ -779,6 +795,49 @@ impl Run<'_> {
             states.get(table).and_then(|s| s.watermark.clone())
         };
 
+        let unreadable: BTreeSet<&'static str> = SHARED_TABLES
+            .iter()
+            .filter(|t| !catalog.tables[t.name].selectable)
+            .map(|t| t.name)
+            .collect();
+        // Postgres first, on both connections at once when there are two: the tombstones
+        // written since the oldest watermark, and which tables hold rows written since theirs
+        // (an index probe each, one round trip: over a network each empty COPY would cost
+        // one; a table a TRUNCATE emptied is probed too, and then pulled whole regardless).
+        // Neither needs the run's DuckDB transaction, which must wait for the run's start to
+        // be recorded (below) and so begins meanwhile.
+        let oldest = SHARED_TABLES
+            .iter()
+            .filter_map(|t| watermark(t.name))
+            .min_by_key(|w| w.parse::<u64>().unwrap_or(0));
+        let tombstones = self.files.path().join("tombstones.csv");
+        let watermarked: Vec<(&SharedTable, String)> = SHARED_TABLES
+            .iter()
+            .filter(|t| !unreadable.contains(t.name))
+            .filter_map(|t| watermark(t.name).map(|since| (t, since)))
+            .collect();
+        let probe: Vec<(&SharedTable, &str)> = watermarked
+            .iter()
+            .map(|(t, since)| (*t, since.as_str()))
+            .collect();
+        let since = oldest.as_deref();
+        let cancel = &self.options.cancel;
+        let written = match helper.as_mut() {
+            Some(second) => {
+                let (copied, written) = join(
+                    copy_tombstones(snapshot, since, &tombstones, cancel),
+                    second.written_since(&probe),
+                )
+                .await;
+                copied?;
+                written?
+            }
+            None => {
+                copy_tombstones(snapshot, since, &tombstones, cancel).await?;
+                snapshot.written_since(&probe).await?
+            }
+        };
+
         // The run's row in the history must be committed before the writer's transaction
         // starts: DuckDB's snapshot would not show it otherwise, and the run's outcome,
         // recorded in that transaction, would update nothing (the run left as `running`).
@@ -793,17 +852,8 @@ impl Run<'_> {
                 }
             }
         }
-        let oldest = SHARED_TABLES
-            .iter()
-            .filter_map(|t| watermark(t.name))
-            .min_by_key(|w| w.parse::<u64>().unwrap_or(0));
-        if let Some(since) = &oldest {
-            let path = self.files.path().join("tombstones.csv");
-            snapshot
-                .copy_tombstones(since, &path, &self.options.cancel)
-                .await
-                .map_err(cancelled)?;
-            writer.load_tombstones(&path)?;
+        if oldest.is_some() {
+            writer.load_tombstones(&tombstones)?;
         }
         // A TRUNCATE left one nil-id tombstone: that table comes over whole.
         let truncated = writer.truncated_tables()?;
@@ -842,28 +892,11 @@ impl Run<'_> {
             })
             .collect();
 
-        let unreadable: BTreeSet<&'static str> = SHARED_TABLES
-            .iter()
-            .filter(|t| !catalog.tables[t.name].selectable)
-            .map(|t| t.name)
-            .collect();
         let mut full_tables: Vec<String> = SHARED_TABLES
             .iter()
             .filter(|t| !unreadable.contains(t.name) && since_for(t.name).is_none())
             .map(|t| t.name.to_string())
             .collect();
-        // Which deltas hold anything, asked of Postgres in one round trip (over a network each
-        // empty COPY would cost one).
-        let deltas: Vec<(&SharedTable, String)> = SHARED_TABLES
-            .iter()
-            .filter(|t| !unreadable.contains(t.name))
-            .filter_map(|t| since_for(t.name).map(|since| (t, since)))
-            .collect();
-        let probe: Vec<(&SharedTable, &str)> = deltas
-            .iter()
-            .map(|(t, since)| (*t, since.as_str()))
-            .collect();
-        let written = snapshot.written_since(&probe).await?;
 
         // Copy and apply overlap: a worker thread (which owns the run's DuckDB transaction
         // meanwhile) applies each file as soon as it lands, while Postgres streams the next.
