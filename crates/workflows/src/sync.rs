@@ -804,8 +804,8 @@ impl Run<'_> {
         // written since the oldest watermark, and which tables hold rows written since theirs
         // (an index probe each, one round trip: over a network each empty COPY would cost
         // one; a table a TRUNCATE emptied is probed too, and then pulled whole regardless).
-        // Neither needs the run's DuckDB transaction, which must wait for the run's start to
-        // be recorded (below) and so begins meanwhile.
+        // Neither needs the run's DuckDB transaction, which must wait until the run's start is
+        // recorded (below); the reader thread records it meanwhile.
         let oldest = SHARED_TABLES
             .iter()
             .filter_map(|t| watermark(t.name))
