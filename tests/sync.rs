@@ -252,10 +252,12 @@ async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv_with_its_check
     }
     snapshot.close(false).await;
 
-    // Replica mode skips the trigger that stamps `updated_at`, so the test chooses it.
+    // The trigger that stamps `updated_at` fires for every writer (replica mode included), so
+    // the test turns it off to choose the values, then turns it back on as it was.
     sql(
         &url,
-        r#"SET session_replication_role = replica;
+        r#"ALTER TABLE assets DISABLE TRIGGER assets_updated_at;
+        ALTER TABLE prices DISABLE TRIGGER prices_updated_at;
         INSERT INTO assets (symbol, name, asset_class, sector, country, currency, issuer,
                             maturity, coupon, modified_duration, convexity, beta,
                             avg_daily_volume, redemption_notice_days, lp_visible, updated_at)
@@ -269,7 +271,9 @@ async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv_with_its_check
                 NULL, NULL, NULL, NULL, NULL, NULL, true, 'infinity');
         INSERT INTO prices (asset_id, date, close, updated_at)
         SELECT id, '1999-12-31', 0, '2026-11-15 00:27:33.123124+00' FROM assets
-        WHERE symbol = 'A,B';"#,
+        WHERE symbol = 'A,B';
+        ALTER TABLE assets ENABLE ALWAYS TRIGGER assets_updated_at;
+        ALTER TABLE prices ENABLE ALWAYS TRIGGER prices_updated_at;"#,
     )
     .await;
     let mut snapshot = ballast_pg::snapshot::Snapshot::open(&spec).await.unwrap();
@@ -322,6 +326,16 @@ async fn every_table_arrives_exactly_as_postgres_writes_it_as_csv_with_its_check
         }
     }
     snapshot.close(false).await;
+
+    // The edge rows sync and verify: an infinite `updated_at` counts as no version on both
+    // sides (DuckDB's `epoch_us` of it is NULL) instead of failing Postgres' checksum.
+    let ws = workspace(&dir, "edges.duckdb");
+    let summary = sync(&ws, &spec).await;
+    assert!(
+        summary.verification.summary().starts_with("passed"),
+        "{summary:?}"
+    );
+    assert_mirrors_equal(&ws, &spec).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -624,6 +638,52 @@ async fn every_run_checks_every_table_from_its_changes_truncates_included() {
         .checked
         .iter()
         .all(|c| c.repaired.is_none()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_in_replica_mode_are_versioned_and_tombstoned_like_any_other() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, data)) = seeded("replica_role").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    // Every table checked from its changes: a change the triggers missed would go unseen.
+    ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
+        .unwrap();
+    sync(&ws, &spec).await;
+
+    // The role logical replication's apply worker writes with, which skips ordinary triggers.
+    let asset = &data.prices[0].asset_id;
+    sql(
+        &url,
+        &format!(
+            "SET session_replication_role = replica;
+             UPDATE prices SET close = close + 1
+               WHERE id IN (SELECT id FROM prices WHERE asset_id = '{asset}' ORDER BY date LIMIT 2);
+             DELETE FROM positions WHERE id = (SELECT id FROM positions ORDER BY id LIMIT 1);
+             TRUNCATE fund_flows;"
+        ),
+    )
+    .await;
+    let (second, copied) = sync_copying(&ws, &spec).await;
+    assert_eq!(second.full_tables, ["fund_flows"], "{second:?}");
+    assert!(copied.contains("prices"), "the update travels: {copied:?}");
+    assert_eq!(
+        second.rows_deleted,
+        1 + data.fund_flows.len() as u64,
+        "the delete left a tombstone, the TRUNCATE its marker: {second:?}"
+    );
+    assert_mirrors_equal(&ws, &spec).await;
+    assert!(
+        second
+            .verification
+            .checked
+            .iter()
+            .all(|c| c.repaired.is_none()),
+        "found by the sync itself, not by a repair: {:?}",
+        second.verification
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -171,11 +171,15 @@ pub struct Copied {
 fn checksum_figures(table: &SharedTable) -> Vec<String> {
     // Microseconds since the epoch, summed without numeric arithmetic per row: whole days
     // (integers) and times of day (an interval sum, microseconds in an int64), combined
-    // exactly once per table. The session's time zone is UTC.
+    // exactly once per table. The session's time zone is UTC. An infinite `updated_at` (only
+    // possible with the trigger turned off) counts as no version, as DuckDB's `epoch_us` of
+    // it is NULL, rather than failing the subtraction.
     let mut figures = vec![
         "count(*)::text".to_string(),
-        "(coalesce(sum(updated_at::date - date '1970-01-01'), 0)::numeric * 86400000000
-          + coalesce(extract(epoch FROM sum(updated_at::time - time '00:00')), 0)
+        "(coalesce(sum(updated_at::date - date '1970-01-01')
+                   FILTER (WHERE isfinite(updated_at)), 0)::numeric * 86400000000
+          + coalesce(extract(epoch FROM sum(updated_at::time - time '00:00')
+                                FILTER (WHERE isfinite(updated_at))), 0)
             * 1000000)::numeric(38, 0)::text"
             .to_string(),
     ];
