@@ -849,6 +849,84 @@ async fn row_level_security_changes_are_followed_both_ways() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_row_updated_out_of_sight_leaves_the_laptop_of_a_table_checked_from_its_changes() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, _spec, data)) = seeded("outofsight").await else {
+        return;
+    };
+    let (login, lp) = testing::lp_login(&url, &data.investors[3].id).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "lp.duckdb");
+    ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
+        .unwrap();
+    sync(&ws, &lp).await;
+    let shown = data.assets.iter().find(|a| a.lp_visible).unwrap();
+    sql(
+        &url,
+        &format!(
+            "UPDATE assets SET lp_visible = false WHERE id = '{}'",
+            shown.id
+        ),
+    )
+    .await;
+    let second = sync(&ws, &lp).await;
+    assert_mirrors_equal(&ws, &lp).await;
+    let check = |summary: &SyncSummary, table: &str| {
+        summary
+            .verification
+            .checked
+            .iter()
+            .find(|c| c.table == table)
+            .unwrap()
+            .clone()
+    };
+    // The asset is gone, and with it its prices and positions, whose visibility follows it.
+    let assets = check(&second, "assets");
+    assert!(!assets.from_changes, "{second:?}");
+    let visible = data.assets.iter().filter(|a| a.lp_visible).count();
+    assert_eq!(
+        assets.repaired,
+        Some(format!("{} rows vs {visible}", visible - 1)),
+        "Postgres' count, then the laptop's: {second:?}"
+    );
+    for table in ["prices", "positions"] {
+        assert!(
+            check(&second, table).repaired.is_some(),
+            "{table}: {second:?}"
+        );
+    }
+    // Tables the LP sees whole, and tables no one wrote to, are still checked from changes.
+    assert!(check(&second, "fx_rates").from_changes, "{second:?}");
+    assert!(check(&second, "portfolios").from_changes, "{second:?}");
+
+    let third = sync(&ws, &lp).await;
+    assert!(
+        third
+            .verification
+            .checked
+            .iter()
+            .all(|c| c.from_changes && c.repaired.is_none()),
+        "nothing written since, so nothing summed whole: {third:?}"
+    );
+    assert_mirrors_equal(&ws, &lp).await;
+
+    // A shared schema from before migration …07 cannot say who wrote what: every table the
+    // LP sees only in part is summed whole, every run.
+    sql(
+        &url,
+        "DROP FUNCTION sync_tables_written_since(text[], xid8[])",
+    )
+    .await;
+    let fourth = sync(&ws, &lp).await;
+    for table in ["assets", "prices", "positions", "portfolios"] {
+        assert!(!check(&fourth, table).from_changes, "{table}: {fourth:?}");
+    }
+    assert!(check(&fourth, "fx_rates").from_changes, "{fourth:?}");
+    assert_mirrors_equal(&ws, &lp).await;
+    sql(&url, &format!("DROP OWNED BY {login}; DROP ROLE {login};")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn schema_drift_is_reported_never_a_crash() {
     let _serial = SERIAL.lock().await;
     let Some((url, spec, _data)) = seeded("drift").await else {

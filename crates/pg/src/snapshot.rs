@@ -35,6 +35,13 @@ pub struct Catalog {
     /// For each table, the other tables its applicable row-level security policies read
     /// (`positions` → `portfolios`, `assets` for a limited partner).
     pub policy_dependencies: BTreeMap<String, BTreeSet<String>>,
+    /// Tables this login may see only in part: row-level security binds it there, and none of
+    /// its applicable policies is `USING (true)`. An update can move a row of such a table
+    /// out of its sight without deleting it.
+    pub restricted: BTreeSet<String>,
+    /// The shared database has `sync_tables_written_since` (migration
+    /// `…07_sync_written_since.sql`): see [`Snapshot::written_since_by_anyone`].
+    pub can_probe_unseen_writes: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -312,9 +319,14 @@ impl Snapshot {
                 FROM pg_policies
                 WHERE schemaname = 'public' AND cmd IN ('SELECT', 'ALL')
                   AND NOT (SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user)
+                  AND EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                              WHERE n.nspname = 'public' AND c.relname = tablename
+                                AND c.relrowsecurity)
                   AND EXISTS (SELECT 1 FROM unnest(roles) r
                               WHERE r = 'public' OR pg_has_role(current_user, r, 'member')))::text
-                 AS policies",
+                 AS policies,
+               to_regprocedure('sync_tables_written_since(text[], xid8[])') IS NOT NULL
+                 AS can_probe_unseen_writes",
         )
         .fetch_one(&mut self.conn)
         .await
@@ -336,9 +348,20 @@ impl Snapshot {
             access.columns.insert(column.to_string());
         }
         catalog.fingerprint = row.get("fingerprint");
+        catalog.can_probe_unseen_writes = row.get("can_probe_unseen_writes");
         let policies: Vec<(String, String)> = json("policies")?
             .iter()
             .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string())))
+            .collect();
+        // Permissive policies add up: one `USING (true)` shows every row.
+        let mut whole_view: BTreeMap<&str, bool> = BTreeMap::new();
+        for (table, qual) in &policies {
+            *whole_view.entry(table.as_str()).or_default() |= qual.trim() == "true";
+        }
+        catalog.restricted = whole_view
+            .into_iter()
+            .filter(|(_, whole)| !whole)
+            .map(|(table, _)| table.to_string())
             .collect();
         for (table, qual) in policies {
             let words: BTreeSet<&str> = qual
@@ -497,6 +520,32 @@ impl Snapshot {
             .await
             .map_err(|e| self.error("asking which tables changed", e))?;
         Ok(names.into_iter().collect())
+    }
+
+    /// Which of `tables` hold a row written at or after its watermark, whether or not this
+    /// login may see the row (the shared database's `sync_tables_written_since`, which runs
+    /// as its owner and answers nothing else; [`Catalog::can_probe_unseen_writes`] says
+    /// whether it is there). [`Snapshot::written_since`] sees only the rows the login may.
+    pub async fn written_since_by_anyone(
+        &mut self,
+        tables: &[(&SharedTable, &str)],
+    ) -> Result<BTreeSet<String>> {
+        if tables.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let names: Vec<String> = tables.iter().map(|(t, _)| t.name.to_string()).collect();
+        let since = tables
+            .iter()
+            .map(|(_, xid)| checked_xid(xid).map(str::to_string))
+            .collect::<Result<Vec<String>>>()?;
+        let written: Vec<String> =
+            sqlx::query_scalar("SELECT sync_tables_written_since($1, $2::text[]::xid8[])")
+                .bind(names)
+                .bind(since)
+                .fetch_one(&mut self.conn)
+                .await
+                .map_err(|e| self.error("asking which tables anyone wrote to", e))?;
+        Ok(written.into_iter().collect())
     }
 
     /// The tombstones (deleted row ids) written at or after `since`, as CSV `table,row_id`.

@@ -881,7 +881,7 @@ impl Run<'_> {
 
         // Large tables checked from their changes this run (unless a change of visibility
         // later asks for a whole sum): readable, with an agreed checksum, loaded as a delta.
-        let from_changes: Vec<&'static SharedTable> = SHARED_TABLES
+        let mut from_changes: Vec<&'static SharedTable> = SHARED_TABLES
             .iter()
             .filter(|t| {
                 let state = states.get(t.name);
@@ -891,6 +891,31 @@ impl Run<'_> {
                     && since_for(t.name).is_some()
             })
             .collect();
+        // A table the login sees only in part, written to by anyone since its watermark, may
+        // have had a row moved out of the login's sight: neither in the delta nor deleted, so
+        // checking it from its changes could not see it. It is summed whole instead (and
+        // pulled again if the laptop holds a row it may no longer see).
+        let partly_seen: Vec<(&'static SharedTable, String)> = from_changes
+            .iter()
+            .filter(|t| catalog.restricted.contains(t.name))
+            .filter_map(|t| since_for(t.name).map(|since| (*t, since)))
+            .collect();
+        if !partly_seen.is_empty() {
+            let out_of_sight: BTreeSet<String> = if catalog.can_probe_unseen_writes {
+                let probe: Vec<(&SharedTable, &str)> = partly_seen
+                    .iter()
+                    .map(|(t, since)| (*t, since.as_str()))
+                    .collect();
+                snapshot.written_since_by_anyone(&probe).await?
+            } else {
+                // An older shared schema cannot say: assume the worst.
+                partly_seen
+                    .iter()
+                    .map(|(t, _)| t.name.to_string())
+                    .collect()
+            };
+            from_changes.retain(|t| !out_of_sight.contains(t.name));
+        }
 
         let mut full_tables: Vec<String> = SHARED_TABLES
             .iter()
