@@ -11,7 +11,7 @@
 -- this shared table written since", nothing about the rows.
 
 CREATE FUNCTION sync_tables_written_since(tables text[], since xid8[]) RETURNS text[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
     written text[] := '{}';
     present boolean;
@@ -26,7 +26,8 @@ BEGIN
                 'risk_limits']) THEN
             RAISE EXCEPTION 'not a mirrored table: %', tables[i];
         END IF;
-        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE sync_xid >= $1)', tables[i])
+        -- Schema-qualified: a caller's temporary table of the same name is never read.
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I WHERE sync_xid >= $1)', tables[i])
             INTO present USING since[i];
         IF present THEN
             written := written || tables[i];

@@ -118,6 +118,46 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
         .execute(&pool)
         .await;
     assert!(write.is_err(), "lp_role is read-only");
+    // The function that tells the sync which tables anyone wrote to runs as its owner: it
+    // answers for mirrored tables only, and a temporary table of the same name cannot stand
+    // in for one.
+    let mut conn = pool.acquire().await.unwrap();
+    let probe = "SELECT sync_tables_written_since($1, ARRAY['1'::xid8])";
+    let refused = sqlx::query_scalar::<_, Vec<String>>(probe)
+        .bind(vec!["audit_trail".to_string()])
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("not a mirrored table: audit_trail"),
+        "{refused}"
+    );
+    let written: Vec<String> = sqlx::query_scalar(probe)
+        .bind(vec!["trades".to_string()])
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        written,
+        ["trades"],
+        "written since transaction 1, unseen by the LP"
+    );
+    sqlx::query("CREATE TEMP TABLE trades (sync_xid xid8)")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    let written: Vec<String> = sqlx::query_scalar(probe)
+        .bind(vec!["trades".to_string()])
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        written,
+        ["trades"],
+        "the shared table, not the empty temporary one"
+    );
+    drop(conn);
     pool.close().await;
 
     // Synced as the LP, the laptop holds only that share.
