@@ -38,7 +38,7 @@ pub struct Catalog {
     /// Tables this login may see only in part: row-level security binds it there, and none of
     /// its applicable policies is `USING (true)`. An update can move a row of such a table
     /// out of its sight without deleting it.
-    pub restricted: BTreeSet<String>,
+    pub seen_in_part: BTreeSet<String>,
     /// The shared database has `sync_tables_written_since` (migration
     /// `…07_sync_written_since.sql`): see [`Snapshot::written_since_by_anyone`].
     pub can_probe_unseen_writes: bool,
@@ -358,7 +358,7 @@ impl Snapshot {
         for (table, qual) in &policies {
             *whole_view.entry(table.as_str()).or_default() |= qual.trim() == "true";
         }
-        catalog.restricted = whole_view
+        catalog.seen_in_part = whole_view
             .into_iter()
             .filter(|(_, whole)| !whole)
             .map(|(table, _)| table.to_string())

@@ -897,7 +897,7 @@ impl Run<'_> {
         // pulled again if the laptop holds a row it may no longer see).
         let partly_seen: Vec<(&'static SharedTable, String)> = from_changes
             .iter()
-            .filter(|t| catalog.restricted.contains(t.name))
+            .filter(|t| catalog.seen_in_part.contains(t.name))
             .filter_map(|t| since_for(t.name).map(|since| (*t, since)))
             .collect();
         if !partly_seen.is_empty() {
