@@ -28,6 +28,72 @@ async fn seeded(label: &str) -> Option<(String, ConnectSpec, ballast_engine::Dat
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn leftovers_of_earlier_test_runs_are_dropped_and_recent_ones_kept() {
+    let Some(admin) = testing::admin_url() else {
+        return;
+    };
+    // Names as tests make them, dated three hours ago (left over) and now (in use).
+    let now = std::time::SystemTime::now();
+    let dated = |ago: std::time::Duration| {
+        let (seconds, nanos) = {
+            let t = (now - ago)
+                .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                .unwrap();
+            (t.as_secs(), t.subsec_nanos())
+        };
+        uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, seconds, nanos))
+            .simple()
+            .to_string()
+    };
+    let old = dated(testing::LEFTOVER_AGE + std::time::Duration::from_secs(3600));
+    let recent = dated(std::time::Duration::from_secs(60));
+    let (old_db, recent_db) = (
+        format!("ballast_test_leftover_{old}"),
+        format!("ballast_test_leftover_{recent}"),
+    );
+    let (old_login, recent_login) = (format!("lp_test_{old}"), format!("pm_one_{recent}"));
+    for statement in [
+        format!("CREATE DATABASE {old_db}"),
+        format!("CREATE DATABASE {recent_db}"),
+        format!("CREATE ROLE {old_login} LOGIN"),
+        format!("CREATE ROLE {recent_login} LOGIN"),
+    ] {
+        testing::execute(&admin, &statement).await;
+    }
+    // A left-over login's grants in its left-over database go with it.
+    testing::execute(
+        &testing::with_database(&admin, &old_db),
+        &format!(
+            "CREATE TABLE kept_by_login (x int); GRANT SELECT ON kept_by_login TO {old_login}"
+        ),
+    )
+    .await;
+
+    let dropped = testing::drop_leftovers(&admin, now).await;
+    for name in [&old_db, &old_login] {
+        assert!(dropped.contains(name), "{name} not in {dropped:?}");
+    }
+    for name in [&recent_db, &recent_login] {
+        assert!(!dropped.contains(name), "{name} in {dropped:?}");
+    }
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    let databases: Vec<String> = sqlx::query_scalar("SELECT datname::text FROM pg_database")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let logins: Vec<String> = sqlx::query_scalar("SELECT rolname::text FROM pg_roles")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert!(!databases.contains(&old_db) && databases.contains(&recent_db));
+    assert!(!logins.contains(&old_login) && logins.contains(&recent_login));
+    testing::execute(&admin, &format!("DROP DATABASE {recent_db}")).await;
+    testing::execute(&admin, &format!("DROP ROLE {recent_login}")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_full_sync_copies_every_row_and_reconciles_to_the_cent() {
     let Some((_url, spec, data)) = seeded("roundtrip").await else {
         return;

@@ -425,6 +425,7 @@ async fn a_login_allowed_one_connection_syncs_on_that_one() {
         delta.verification
     );
     assert_mirrors_equal(&ws, &spec).await;
+    sql(&url, &format!("DROP OWNED BY {login}; DROP ROLE {login};")).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

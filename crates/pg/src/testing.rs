@@ -2,8 +2,25 @@
 //! cluster `DATABASE_URL` points at (the README's test command starts a throwaway one).
 //! Without `DATABASE_URL` such tests skip with a message, unless `BALLAST_REQUIRE_SERVICES=1`
 //! (set by `scripts/test`), where a missing database is a failure, not a silent pass.
+//!
+//! On a cluster of one's own, tests leave what they create (a failed test's database is there
+//! to look at): databases `ballast_test_*` and logins `lp_test_*` and `pm_one_*`, each name
+//! ending in a UUIDv7 that dates it. Each test process drops those older than
+//! [`LEFTOVER_AGE`] before it creates its first database, so they do not pile up.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
 use sqlx::{Connection, PgConnection};
+
+/// Test databases and logins older than this are an earlier run's leftovers: no test runs
+/// this long.
+pub const LEFTOVER_AGE: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// How the names of the databases and logins tests create begin (the `LIKE` patterns that
+/// find them).
+const TEST_DATABASES: &str = r"ballast\_test\_%";
+const TEST_LOGINS: [&str; 2] = [r"lp\_test\_%", r"pm\_one\_%"];
 
 /// The admin URL of the test cluster, or `None` (after saying so) when tests should skip.
 pub fn admin_url() -> Option<String> {
@@ -60,8 +77,83 @@ pub fn with_database(url: &str, database: &str) -> String {
     out
 }
 
-/// Create an empty database with a unique name; returns its URL.
+/// When a test database or login named `name` was created: the time in the UUIDv7 its name
+/// ends with (`None` for any other name).
+pub fn created_at(name: &str) -> Option<SystemTime> {
+    let suffix = name.get(name.len().checked_sub(32)?..)?;
+    let (seconds, nanos) = uuid::Uuid::try_parse(suffix)
+        .ok()?
+        .get_timestamp()?
+        .to_unix();
+    Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos))
+}
+
+/// Drop the test databases and logins in the cluster at `admin_url` created more than
+/// [`LEFTOVER_AGE`] before `now`; returns their names. What cannot be dropped (a login that
+/// still owns something elsewhere) is left, and said.
+pub async fn drop_leftovers(admin_url: &str, now: SystemTime) -> Vec<String> {
+    let mut conn = PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the test cluster");
+    let old = |names: Vec<String>| -> Vec<String> {
+        names
+            .into_iter()
+            .filter(|name| {
+                created_at(name)
+                    .and_then(|created| now.duration_since(created).ok())
+                    .is_some_and(|age| age > LEFTOVER_AGE)
+            })
+            .collect()
+    };
+    let databases: Vec<String> =
+        sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE datname LIKE $1")
+            .bind(TEST_DATABASES)
+            .fetch_all(&mut conn)
+            .await
+            .expect("list the test databases");
+    let logins: Vec<String> = sqlx::query_scalar(
+        "SELECT rolname::text FROM pg_roles WHERE rolname LIKE $1 OR rolname LIKE $2",
+    )
+    .bind(TEST_LOGINS[0])
+    .bind(TEST_LOGINS[1])
+    .fetch_all(&mut conn)
+    .await
+    .expect("list the test logins");
+    let mut dropped = Vec::new();
+    // Databases first: a login's grants live in its test's database.
+    let statements = old(databases)
+        .into_iter()
+        .map(|name| {
+            (
+                format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                name,
+            )
+        })
+        .chain(
+            old(logins)
+                .into_iter()
+                .map(|name| (format!("DROP ROLE IF EXISTS \"{name}\""), name)),
+        );
+    for (statement, name) in statements {
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => dropped.push(name),
+            Err(e) => eprintln!("left {name} from an earlier test run: {e}"),
+        }
+    }
+    conn.close().await.ok();
+    dropped
+}
+
+/// Create an empty database with a unique name; returns its URL. The process's first call
+/// drops what earlier runs left ([`drop_leftovers`]).
 pub async fn fresh_database(admin_url: &str, label: &str) -> String {
+    static SWEPT: AtomicBool = AtomicBool::new(false);
+    if !SWEPT.swap(true, Ordering::Relaxed) {
+        drop_leftovers(admin_url, SystemTime::now()).await;
+    }
     let name = format!(
         "ballast_test_{}_{}",
         label
@@ -159,7 +251,32 @@ pub async fn checksums(
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{created_at, with_database};
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn test_names_are_dated_by_their_uuidv7_and_other_names_are_not() {
+        let at = |ms: u64| Some(SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+        let cases = [
+            (
+                "ballast_test_sync_019af0d1e0007000800000000000abcd",
+                at(0x019a_f0d1_e000),
+            ),
+            (
+                "lp_test_019af0d1e0017000800000000000abcd",
+                at(0x019a_f0d1_e001),
+            ),
+            ("pm_one_00000000000170008000000000000000", at(1)),
+            // A random (v4) UUID carries no time; names without one are not tests'.
+            ("ballast_test_x_3f2a8b1c9d4e4f6a8b7c6d5e4f3a2b1c", None),
+            ("ballast_bench_sync", None),
+            ("lp_role", None),
+            ("", None),
+        ];
+        for (name, want) in cases {
+            assert_eq!(created_at(name), want, "{name}");
+        }
+    }
 
     #[test]
     fn database_names_are_swapped_in_urls() {
