@@ -289,9 +289,11 @@ impl Snapshot {
     /// The tables, columns and access rules the connected role sees.
     pub async fn catalog(&mut self) -> Result<Catalog> {
         let mut catalog = Catalog::default();
-        // Columns, the access fingerprint and the policies that bind this role, in one round
-        // trip (the simple-query protocol: no statement to prepare first).
-        let row = sqlx::raw_sql(
+        // Columns, the access fingerprint and the policies that bind this role, in one
+        // statement. Prepared, so a kept connection's next run reuses its plan: planning is
+        // most of its cost (on the sync benchmark's database, 4 ms each time unprepared, 1.4 ms
+        // executed again prepared; 2026-12-07, BENCHMARKS.md).
+        let row = sqlx::query(
             "SELECT
                (SELECT coalesce(json_agg(json_build_array(c.relname, a.attname,
                                                           has_table_privilege(c.oid, 'SELECT'))), '[]')
