@@ -429,6 +429,79 @@ async fn a_login_allowed_one_connection_syncs_on_that_one() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_hot_standby_syncs_exactly_like_its_primary() {
+    let _serial = SERIAL.lock().await;
+    let Some(standby_admin) = testing::standby_cluster() else {
+        return;
+    };
+    let Some((url, primary, data)) = seeded("standby").await else {
+        return;
+    };
+    // The same database, read from the standby: it cannot share its snapshot with a second
+    // connection, so each run copies on one.
+    let database = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let standby = ConnectSpec::new(&testing::with_database(&standby_admin, database), None);
+    testing::wait_for_replay(&url, &standby_admin).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "standby.duckdb");
+    // Every table counts as large, so the next run checks them from their changes.
+    ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
+        .unwrap();
+    let full = sync(&ws, &standby).await;
+    assert_eq!(full.full_tables.len(), SHARED_TABLES.len(), "{full:?}");
+    assert!(full.verification.full, "{full:?}");
+    assert_mirrors_equal(&ws, &primary).await;
+    // It says where the data came from, and as of when: the seed was just replayed.
+    assert!(
+        full.notes.iter().any(|n| n.starts_with(
+            "read from a hot standby (a read-only replica): the newest change it had replayed \
+             was committed just now"
+        )),
+        "{:?}",
+        full.notes
+    );
+
+    // Written on the primary, read from the standby once replayed: an update, a delete and an
+    // insert arrive as changes, checked from them.
+    sql(
+        &url,
+        &format!(
+            "UPDATE prices SET close = close + 1 WHERE asset_id = '{asset}';
+             DELETE FROM fund_flows WHERE id = (SELECT id FROM fund_flows ORDER BY id LIMIT 1);
+             INSERT INTO prices (asset_id, date, close)
+               SELECT asset_id, max(date) + 1, 100 FROM prices WHERE asset_id = '{asset}'
+               GROUP BY asset_id;",
+            asset = data.prices[0].asset_id
+        ),
+    )
+    .await;
+    testing::wait_for_replay(&url, &standby_admin).await;
+    let delta = sync(&ws, &standby).await;
+    assert!(delta.full_tables.is_empty(), "{delta:?}");
+    assert!(delta.rows_in > 1 && delta.rows_deleted == 1, "{delta:?}");
+    let checks = &delta.verification.checked;
+    assert!(
+        checks
+            .iter()
+            .all(|c| c.from_changes && c.repaired.is_none()),
+        "{:?}",
+        delta.verification
+    );
+    assert!(delta.verification.nav_totals_match);
+    assert_mirrors_equal(&ws, &primary).await;
+    let again = sync(&ws, &standby).await;
+    assert_eq!((again.rows_in, again.rows_deleted), (0, 0), "{again:?}");
+    // The primary itself is not a standby.
+    let from_primary = sync(&workspace(&dir, "primary.duckdb"), &primary).await;
+    assert!(
+        from_primary.notes.iter().all(|n| !n.contains("standby")),
+        "{:?}",
+        from_primary.notes
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn one_run_reads_every_table_from_one_snapshot() {
     let _serial = SERIAL.lock().await;
     let Some((url, spec, data)) = seeded("snapshot").await else {

@@ -60,6 +60,17 @@ pub struct Snapshot {
     /// `pg_export_snapshot()`: another connection can read the same snapshot
     /// ([`Snapshot::attach`]).
     exported: String,
+    /// Set when the server is a hot standby (a read-only replica).
+    standby: Option<Standby>,
+}
+
+/// What a hot standby says of how far it has caught up with its primary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standby {
+    /// When the newest change it has replayed was committed on the primary, and how long
+    /// before the snapshot that was by the standby's clock (`None`: it has replayed nothing
+    /// since it started).
+    pub last_replayed: Option<(chrono::DateTime<chrono::Utc>, chrono::Duration)>,
 }
 
 /// Postgres connections a process keeps open between its sync runs, to reuse for the next
@@ -218,20 +229,36 @@ impl Snapshot {
         )
         .await?;
         // The first query fixes the snapshot; its xmin is the next run's watermark.
-        let (xmin, exported): (String, String) = sqlx::query_as(
+        #[allow(clippy::type_complexity)]
+        let (xmin, exported, in_recovery, replayed_at, replayed_ago): (
+            String,
+            String,
+            bool,
+            Option<chrono::DateTime<chrono::Utc>>,
+            Option<i64>,
+        ) = sqlx::query_as(
             // A standby cannot export its snapshot: the run then copies on one connection.
             "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
-                    CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_export_snapshot() END",
+                    CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_export_snapshot() END,
+                    pg_is_in_recovery(),
+                    pg_last_xact_replay_timestamp(),
+                    (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::int8",
         )
         .fetch_one(&mut conn)
         .await
         .map_err(|e| spec.query_error("reading the snapshot's horizon", e))?;
+        let standby = in_recovery.then(|| Standby {
+            last_replayed: replayed_at
+                .zip(replayed_ago)
+                .map(|(at, ago)| (at, chrono::Duration::milliseconds(ago))),
+        });
         Ok(Snapshot {
             conn,
             spec: spec.clone(),
             kept: kept.cloned(),
             xmin,
             exported,
+            standby,
         })
     }
 
@@ -274,7 +301,15 @@ impl Snapshot {
             kept: kept.cloned(),
             xmin: xmin.to_string(),
             exported: exported.to_string(),
+            // Only a primary exports a snapshot to attach to.
+            standby: None,
         })
+    }
+
+    /// Set when the snapshot is a hot standby's: its data is as of the newest change it has
+    /// replayed, which may be behind its primary.
+    pub fn standby(&self) -> Option<&Standby> {
+        self.standby.as_ref()
     }
 
     /// The oldest transaction still running when the snapshot was taken (an xid8, as text).

@@ -60,6 +60,63 @@ pub fn tls_cluster() -> Option<(String, std::path::PathBuf)> {
     }
 }
 
+/// The admin URL of a hot standby of the test cluster (`BALLAST_PG_STANDBY_URL`, set by
+/// `scripts/with-services` when asked with `BALLAST_PG_STANDBY=1`, as `scripts/test` does), or
+/// `None` (after saying why) when standby tests should skip: with a `DATABASE_URL` from outside
+/// they skip unless that variable names its standby. Asked for and missing is a failure.
+pub fn standby_cluster() -> Option<String> {
+    admin_url()?;
+    match std::env::var("BALLAST_PG_STANDBY_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("BALLAST_PG_STANDBY").as_deref() == Ok("1") => {
+            panic!("BALLAST_PG_STANDBY=1 asked for a hot standby, but BALLAST_PG_STANDBY_URL is not set")
+        }
+        _ => {
+            eprintln!(
+                "skipped: BALLAST_PG_STANDBY_URL is not set (scripts/test starts a standby of \
+                 its own cluster; set it to a hot standby of DATABASE_URL's server)"
+            );
+            None
+        }
+    }
+}
+
+/// Wait until the standby at `standby_url` has replayed everything written to the primary at
+/// `primary_url` so far (30 s at most).
+pub async fn wait_for_replay(primary_url: &str, standby_url: &str) {
+    let mut primary = PgConnection::connect(primary_url)
+        .await
+        .expect("connect to the primary");
+    // The insert position: with asynchronous commit (the test cluster's), the last commits
+    // may not be written out yet, and the write position would stop short of them.
+    let written: String = sqlx::query_scalar("SELECT pg_current_wal_insert_lsn()::text")
+        .fetch_one(&mut primary)
+        .await
+        .expect("the primary's WAL position");
+    primary.close().await.ok();
+    let mut standby = PgConnection::connect(standby_url)
+        .await
+        .expect("connect to the standby");
+    let started = std::time::Instant::now();
+    loop {
+        let replayed: bool =
+            sqlx::query_scalar("SELECT pg_last_wal_replay_lsn() >= $1::text::pg_lsn")
+                .bind(&written)
+                .fetch_one(&mut standby)
+                .await
+                .expect("the standby's replay position");
+        if replayed {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the standby has not replayed {written} after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    standby.close().await.ok();
+}
+
 /// `url` with its database name replaced by `database`.
 pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url

@@ -422,6 +422,23 @@ async fn run_once(
     outcome
 }
 
+/// What a run read from a hot standby says of its data: as of the newest change the standby
+/// had replayed, which may be behind the primary.
+fn standby_note(standby: &ballast_pg::snapshot::Standby) -> String {
+    match standby.last_replayed {
+        Some((at, ago)) => format!(
+            "read from a hot standby (a read-only replica): the newest change it had replayed \
+             was committed {} ({} UTC); anything its primary committed after that is not in \
+             this sync",
+            age_label(ago),
+            at.format("%Y-%m-%d %H:%M:%S")
+        ),
+        None => "read from a hot standby (a read-only replica) that had replayed no change \
+                 since it started: anything its primary committed since is not in this sync"
+            .to_string(),
+    }
+}
+
 /// Columns Ballast needs that Postgres lacks are an error; tables and columns Postgres has
 /// that Ballast does not mirror are notes.
 fn schema_drift(catalog: &Catalog) -> Result<Vec<String>> {
@@ -773,6 +790,9 @@ impl Run<'_> {
         let catalog = catalog?;
         *helper = attached.ok();
         let mut notes = schema_drift(&catalog)?;
+        if let Some(standby) = snapshot.standby() {
+            notes.push(standby_note(standby));
+        }
         let workspace = self.workspace;
         let SyncInputs {
             states,
@@ -1491,6 +1511,36 @@ pub fn freshness(workspace: &Workspace, now: DateTime<Utc>) -> Result<Freshness>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_read_from_a_standby_says_how_far_behind_its_data_may_be() {
+        use ballast_pg::snapshot::Standby;
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:05:02Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let cases = [
+            (
+                Some((at, Duration::minutes(190))),
+                "read from a hot standby (a read-only replica): the newest change it had \
+                 replayed was committed 3 h ago (2026-12-07 10:05:02 UTC); anything its primary \
+                 committed after that is not in this sync",
+            ),
+            (
+                Some((at, Duration::seconds(3))),
+                "read from a hot standby (a read-only replica): the newest change it had \
+                 replayed was committed just now (2026-12-07 10:05:02 UTC); anything its primary \
+                 committed after that is not in this sync",
+            ),
+            (
+                None,
+                "read from a hot standby (a read-only replica) that had replayed no change since \
+                 it started: anything its primary committed since is not in this sync",
+            ),
+        ];
+        for (last_replayed, want) in cases {
+            assert_eq!(standby_note(&Standby { last_replayed }), want);
+        }
+    }
 
     #[test]
     fn ages_read_like_a_person_would_say_them() {
