@@ -620,6 +620,55 @@ async fn verification_finds_and_repairs_a_tampered_mirror() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn nav_moved_between_portfolios_is_caught_by_the_nav_totals_alone() {
+    let _serial = SERIAL.lock().await;
+    let Some((_url, spec, _data)) = seeded("nav_totals").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ws.duckdb");
+    {
+        let ws = Workspace::open(&path).unwrap();
+        sync(&ws, &spec).await;
+    }
+    // One NAV row moved to another portfolio behind the app's back: the table's count,
+    // versions and column sums stay the same, so its checksum cannot tell; the per-portfolio
+    // NAV totals can.
+    {
+        let conn = duckdb::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "UPDATE portfolio_nav
+               SET portfolio_id = (SELECT max(portfolio_id) FROM portfolio_nav)
+             WHERE id = (SELECT id FROM portfolio_nav
+                         WHERE portfolio_id <> (SELECT max(portfolio_id) FROM portfolio_nav)
+                         ORDER BY id LIMIT 1);",
+        )
+        .unwrap();
+    }
+    let ws = Workspace::open(&path).unwrap();
+    let summary = sync(&ws, &spec).await;
+    let repaired: Vec<(&str, &str)> = summary
+        .verification
+        .checked
+        .iter()
+        .filter_map(|c| c.repaired.as_deref().map(|r| (c.table.as_str(), r)))
+        .collect();
+    assert_eq!(repaired, [("portfolio_nav", "NAV totals differed")]);
+    assert!(summary.verification.nav_totals_match);
+    assert_mirrors_equal(&ws, &spec).await;
+    let again = sync(&ws, &spec).await;
+    assert!(
+        again
+            .verification
+            .checked
+            .iter()
+            .all(|c| c.repaired.is_none()),
+        "{:?}",
+        again.verification
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn every_run_checks_every_table_from_its_changes_truncates_included() {
     let _serial = SERIAL.lock().await;
     let Some((url, spec, data)) = seeded("from_changes").await else {

@@ -122,30 +122,30 @@ impl KeptConnections {
     }
 }
 
-/// A connection set up for a run: `prepare` (its first statements) on a kept connection, or on
-/// a new one if there is none or the kept one has died.
+/// A connection set up for a run: `prepare` (its first statements, in one round trip) on a
+/// kept connection, or on a new one if there is none or the kept one has died. Returns the
+/// rows `prepare` gave.
 async fn run_connection(
     spec: &ConnectSpec,
     kept: Option<&Arc<KeptConnections>>,
     prepare: &str,
     context: &str,
-) -> Result<PgConnection> {
+) -> Result<(PgConnection, Vec<sqlx::postgres::PgRow>)> {
     if let Some(mut conn) = kept.and_then(|k| k.take(spec)) {
-        if sqlx::raw_sql(sqlx::AssertSqlSafe(prepare.to_string()))
-            .execute(&mut conn)
+        if let Ok(rows) = sqlx::raw_sql(sqlx::AssertSqlSafe(prepare.to_string()))
+            .fetch_all(&mut conn)
             .await
-            .is_ok()
         {
-            return Ok(conn);
+            return Ok((conn, rows));
         }
         // Dead or unusable: dropped, and a new one made below.
     }
     let mut conn = spec.connect_one().await?;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(prepare.to_string()))
-        .execute(&mut conn)
+    let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(prepare.to_string()))
+        .fetch_all(&mut conn)
         .await
         .map_err(|e| spec.query_error(context, e))?;
-    Ok(conn)
+    Ok((conn, rows))
 }
 
 /// Rows per progress report while copying.
@@ -221,32 +221,34 @@ impl Snapshot {
         spec: &ConnectSpec,
         kept: Option<&Arc<KeptConnections>>,
     ) -> Result<Snapshot> {
-        let mut conn = run_connection(
+        // The snapshot is opened and fixed in one round trip (over a network, each costs one):
+        // its first query's xmin is the next run's watermark. A standby cannot export its
+        // snapshot: the run then copies on one connection.
+        let (conn, rows) = run_connection(
             spec,
             kept,
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TimeZone = 'UTC'",
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL TimeZone = 'UTC';
+             SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+                    CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_export_snapshot() END
+                      AS exported,
+                    pg_is_in_recovery() AS in_recovery,
+                    pg_last_xact_replay_timestamp() AS replayed_at,
+                    (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::int8
+                      AS replayed_ago_ms",
             "opening a snapshot",
         )
         .await?;
-        // The first query fixes the snapshot; its xmin is the next run's watermark.
-        #[allow(clippy::type_complexity)]
-        let (xmin, exported, in_recovery, replayed_at, replayed_ago): (
-            String,
-            String,
-            bool,
-            Option<chrono::DateTime<chrono::Utc>>,
-            Option<i64>,
-        ) = sqlx::query_as(
-            // A standby cannot export its snapshot: the run then copies on one connection.
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
-                    CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_export_snapshot() END,
-                    pg_is_in_recovery(),
-                    pg_last_xact_replay_timestamp(),
-                    (extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::int8",
-        )
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|e| spec.query_error("reading the snapshot's horizon", e))?;
+        let horizon = |e: sqlx::Error| spec.query_error("reading the snapshot's horizon", e);
+        let row = rows.last().ok_or_else(|| PgError::Query {
+            context: "reading the snapshot's horizon".into(),
+            reason: "Postgres returned no row".into(),
+        })?;
+        let xmin: String = row.try_get("xmin").map_err(horizon)?;
+        let exported: String = row.try_get("exported").map_err(horizon)?;
+        let in_recovery: bool = row.try_get("in_recovery").map_err(horizon)?;
+        let replayed_at: Option<chrono::DateTime<chrono::Utc>> =
+            row.try_get("replayed_at").map_err(horizon)?;
+        let replayed_ago: Option<i64> = row.try_get("replayed_ago_ms").map_err(horizon)?;
         let standby = in_recovery.then(|| Standby {
             last_replayed: replayed_at
                 .zip(replayed_ago)
@@ -285,7 +287,7 @@ impl Snapshot {
                 value: exported.to_string(),
             });
         }
-        let conn = run_connection(
+        let (conn, _) = run_connection(
             spec,
             kept,
             &format!(
@@ -719,10 +721,28 @@ impl Snapshot {
         &mut self,
         requests: &[(&SharedTable, Option<&str>)],
     ) -> Result<Vec<TableChecksum>> {
-        if requests.is_empty() {
-            return Ok(Vec::new());
+        Ok(self.figures(requests, false).await?.0)
+    }
+
+    /// [`Snapshot::checksums`] and, in the same statement, each portfolio's NAV total
+    /// (`portfolio_nav`, which the role must be able to read): one round trip, not two.
+    pub async fn checksums_and_nav_totals(
+        &mut self,
+        requests: &[(&SharedTable, Option<&str>)],
+    ) -> Result<(Vec<TableChecksum>, BTreeMap<String, String>)> {
+        let (sums, nav_totals) = self.figures(requests, true).await?;
+        Ok((sums, nav_totals.unwrap_or_default()))
+    }
+
+    async fn figures(
+        &mut self,
+        requests: &[(&SharedTable, Option<&str>)],
+        with_nav_totals: bool,
+    ) -> Result<(Vec<TableChecksum>, Option<BTreeMap<String, String>>)> {
+        if requests.is_empty() && !with_nav_totals {
+            return Ok((Vec::new(), None));
         }
-        let mut parts = Vec::with_capacity(requests.len());
+        let mut parts = Vec::with_capacity(requests.len() + 1);
         for (k, (table, since)) in requests.iter().enumerate() {
             let figures = checksum_figures(table);
             let filter = match since {
@@ -735,20 +755,34 @@ impl Snapshot {
                 table.name
             ));
         }
+        if with_nav_totals {
+            // Rows keyed -1: a portfolio's id and NAV total.
+            parts.push(
+                "SELECT -1 AS k, ARRAY[portfolio_id::text, sum(nav)::text] AS figures
+                 FROM portfolio_nav GROUP BY portfolio_id"
+                    .to_string(),
+            );
+        }
         let sql = parts.join(" UNION ALL ");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut self.conn)
             .await
             .map_err(|e| self.error("checksumming the mirrored tables", e))?;
         let mut out: Vec<Option<TableChecksum>> = vec![None; requests.len()];
+        let mut nav_totals = with_nav_totals.then(BTreeMap::new);
         for row in rows {
             let k: i32 = row.get("k");
             let figures: Vec<String> = row.get("figures");
-            if let Some(slot) = out.get_mut(k as usize) {
+            if k < 0 {
+                if let (Some(totals), [id, total]) = (nav_totals.as_mut(), figures.as_slice()) {
+                    totals.insert(id.clone(), ballast_engine::schema::normalize_decimal(total));
+                }
+            } else if let Some(slot) = out.get_mut(k as usize) {
                 *slot = Some(TableChecksum::from_texts(requests[k as usize].0, &figures));
             }
         }
-        out.into_iter()
+        let sums = out
+            .into_iter()
             .zip(requests)
             .map(|(sum, (table, _))| {
                 sum.ok_or_else(|| PgError::Query {
@@ -756,32 +790,13 @@ impl Snapshot {
                     reason: "Postgres returned no row for it".into(),
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok((sums, nav_totals))
     }
 
     /// The checksum of every row of `table` the role sees.
     pub async fn checksum(&mut self, table: &SharedTable) -> Result<TableChecksum> {
         Ok(self.checksums(&[(table, None)]).await?.remove(0))
-    }
-
-    /// Sum of NAV per portfolio over its whole history, as text (exact).
-    pub async fn nav_totals(&mut self) -> Result<BTreeMap<String, String>> {
-        let rows = sqlx::query(
-            "SELECT portfolio_id::text AS id, sum(nav)::text AS total FROM portfolio_nav
-             GROUP BY portfolio_id",
-        )
-        .fetch_all(&mut self.conn)
-        .await
-        .map_err(|e| self.error("totalling NAV per portfolio", e))?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    r.get::<String, _>("id"),
-                    ballast_engine::schema::normalize_decimal(&r.get::<String, _>("total")),
-                )
-            })
-            .collect())
     }
 
     /// End the read transaction and disconnect.
