@@ -554,11 +554,18 @@ impl Snapshot {
                 checked_xid(since)?
             ));
         }
-        let names: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(parts.join(" UNION ALL ")))
+        // The watermarks make each run's text new: a simple query (one round trip), not a
+        // statement prepared (another) and cached on the connection for nothing.
+        let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(parts.join(" UNION ALL ")))
             .fetch_all(&mut self.conn)
             .await
             .map_err(|e| self.error("asking which tables changed", e))?;
-        Ok(names.into_iter().collect())
+        rows.iter()
+            .map(|row| {
+                row.try_get::<String, _>("t")
+                    .map_err(|e| self.error("asking which tables changed", e))
+            })
+            .collect()
     }
 
     /// Which of `tables` hold a row written at or after its watermark, whether or not this
@@ -763,11 +770,16 @@ impl Snapshot {
                     .to_string(),
             );
         }
-        let sql = parts.join(" UNION ALL ");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut self.conn)
-            .await
-            .map_err(|e| self.error("checksumming the mirrored tables", e))?;
+        let sql = sqlx::AssertSqlSafe(parts.join(" UNION ALL "));
+        // Whole-table sums read the same each run: prepared, so a kept connection reuses the
+        // plan. A watermark makes the text new each run: a simple query then (one round trip,
+        // not two, and nothing cached on the connection for nothing).
+        let rows = if requests.iter().any(|(_, since)| since.is_some()) {
+            sqlx::raw_sql(sql).fetch_all(&mut self.conn).await
+        } else {
+            sqlx::query(sql).fetch_all(&mut self.conn).await
+        }
+        .map_err(|e| self.error("checksumming the mirrored tables", e))?;
         let mut out: Vec<Option<TableChecksum>> = vec![None; requests.len()];
         let mut nav_totals = with_nav_totals.then(BTreeMap::new);
         for row in rows {
