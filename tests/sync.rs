@@ -74,6 +74,27 @@ fn workspace(dir: &tempfile::TempDir, name: &str) -> Workspace {
     Workspace::open(&dir.path().join(name)).unwrap()
 }
 
+/// A workspace file synced in full from a fresh seeded database (`label`), then changed
+/// behind the app's back by `tamper` (DuckDB SQL, run while no app handle is open). Returns
+/// the connection, the folder holding the file, and the file.
+async fn synced_then_tampered(
+    label: &str,
+    tamper: &str,
+) -> Option<(ConnectSpec, tempfile::TempDir, std::path::PathBuf)> {
+    let (_url, spec, _data) = seeded(label).await?;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ws.duckdb");
+    {
+        let ws = Workspace::open(&path).unwrap();
+        sync(&ws, &spec).await;
+    }
+    duckdb::Connection::open(&path)
+        .unwrap()
+        .execute_batch(tamper)
+        .unwrap();
+    Some((spec, dir, path))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn only_changes_travel_deletes_arrive_and_a_second_run_changes_nothing() {
     let _serial = SERIAL.lock().await;
@@ -577,27 +598,19 @@ async fn one_run_reads_every_table_from_one_snapshot() {
 #[tokio::test(flavor = "multi_thread")]
 async fn verification_finds_and_repairs_a_tampered_mirror() {
     let _serial = SERIAL.lock().await;
-    let Some((_url, spec, _data)) = seeded("repair").await else {
+    // Damage the file behind the app's back: lost rows, a wrong amount, a stale version.
+    let Some((spec, _dir, path)) = synced_then_tampered(
+        "repair",
+        "DELETE FROM positions WHERE id IN (SELECT id FROM positions ORDER BY id LIMIT 5);
+         UPDATE portfolio_nav SET nav = nav + 0.01
+           WHERE id = (SELECT id FROM portfolio_nav ORDER BY id LIMIT 1);
+         UPDATE risk_limits SET updated_at = to_timestamp(epoch_us(updated_at) / 1e6 - 86400)
+           WHERE id = (SELECT id FROM risk_limits ORDER BY id LIMIT 1);",
+    )
+    .await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ws.duckdb");
-    {
-        let ws = Workspace::open(&path).unwrap();
-        sync(&ws, &spec).await;
-    }
-    // Damage the file behind the app's back: lost rows, a wrong amount, a stale version.
-    {
-        let conn = duckdb::Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "DELETE FROM positions WHERE id IN (SELECT id FROM positions ORDER BY id LIMIT 5);
-             UPDATE portfolio_nav SET nav = nav + 0.01
-               WHERE id = (SELECT id FROM portfolio_nav ORDER BY id LIMIT 1);
-             UPDATE risk_limits SET updated_at = to_timestamp(epoch_us(updated_at) / 1e6 - 86400)
-               WHERE id = (SELECT id FROM risk_limits ORDER BY id LIMIT 1);",
-        )
-        .unwrap();
-    }
     let ws = Workspace::open(&path).unwrap();
     let summary = workflows::sync(
         &ws,
@@ -629,29 +642,21 @@ async fn verification_finds_and_repairs_a_tampered_mirror() {
 #[tokio::test(flavor = "multi_thread")]
 async fn nav_moved_between_portfolios_is_caught_by_the_nav_totals_alone() {
     let _serial = SERIAL.lock().await;
-    let Some((_url, spec, _data)) = seeded("nav_totals").await else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ws.duckdb");
-    {
-        let ws = Workspace::open(&path).unwrap();
-        sync(&ws, &spec).await;
-    }
     // One NAV row moved to another portfolio behind the app's back: the table's count,
     // versions and column sums stay the same, so its checksum cannot tell; the per-portfolio
     // NAV totals can.
-    {
-        let conn = duckdb::Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "UPDATE portfolio_nav
-               SET portfolio_id = (SELECT max(portfolio_id) FROM portfolio_nav)
-             WHERE id = (SELECT id FROM portfolio_nav
-                         WHERE portfolio_id <> (SELECT max(portfolio_id) FROM portfolio_nav)
-                         ORDER BY id LIMIT 1);",
-        )
-        .unwrap();
-    }
+    let Some((spec, _dir, path)) = synced_then_tampered(
+        "nav_totals",
+        "UPDATE portfolio_nav
+           SET portfolio_id = (SELECT max(portfolio_id) FROM portfolio_nav)
+         WHERE id = (SELECT id FROM portfolio_nav
+                     WHERE portfolio_id <> (SELECT max(portfolio_id) FROM portfolio_nav)
+                     ORDER BY id LIMIT 1);",
+    )
+    .await
+    else {
+        return;
+    };
     let ws = Workspace::open(&path).unwrap();
     let summary = sync(&ws, &spec).await;
     let repaired: Vec<(&str, &str)> = summary
