@@ -167,9 +167,23 @@ impl ConnectSpec {
     pub(crate) fn query_error(&self, context: &str, e: sqlx::Error) -> PgError {
         PgError::Query {
             context: context.to_string(),
-            reason: self.redact(&e.to_string()),
+            reason: self.redact(&with_hint(&e.to_string())),
         }
     }
+}
+
+/// A query's error text, with what to do about it where Postgres' own words do not say.
+fn with_hint(text: &str) -> String {
+    // A hot standby cancels a read (or ends its session) when replaying its primary's cleanup
+    // would remove row versions the read's snapshot still sees.
+    if text.contains("conflict with recovery") {
+        return format!(
+            "{text} (the standby replayed a cleanup on its primary that removed rows this \
+             sync's snapshot still reads; nothing was applied: sync again, or have the standby \
+             run with hot_standby_feedback = on or a longer max_standby_streaming_delay)"
+        );
+    }
+    text.to_string()
 }
 
 /// How long to wait for the server to answer a new connection (TCP, TLS and login).
@@ -349,6 +363,31 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_standby_cancelling_a_read_says_what_to_do() {
+        let hint = "(the standby replayed a cleanup on its primary that removed rows this \
+                    sync's snapshot still reads; nothing was applied: sync again, or have the \
+                    standby run with hot_standby_feedback = on or a longer \
+                    max_standby_streaming_delay)";
+        // Postgres' words for a cancelled query and for a session ended idle in a transaction.
+        let cases = [
+            (
+                "error returned from database: canceling statement due to conflict with recovery",
+                true,
+            ),
+            (
+                "error returned from database: terminating connection due to conflict with recovery",
+                true,
+            ),
+            ("error returned from database: relation \"prices\" does not exist", false),
+        ];
+        for (text, hinted) in cases {
+            let out = with_hint(text);
+            assert!(out.starts_with(text), "{out}");
+            assert_eq!(out.ends_with(hint), hinted, "{out}");
+        }
+    }
 
     #[test]
     fn passwords_are_split_off_urls() {
