@@ -821,6 +821,125 @@ async fn writes_in_replica_mode_are_versioned_and_tombstoned_like_any_other() {
     );
 }
 
+/// Writes made while a sync trigger was off (a bulk load with `DISABLE TRIGGER`, a dropped
+/// and re-created trigger) leave no version and no tombstone. Whether the trigger is still off
+/// at the next run (the catalog says so) or was back on by then (the `ALTER TABLE` left a
+/// marker), the table is checked whole instead of from its changes, the laptop is repaired,
+/// and the run says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_made_while_a_sync_trigger_was_off_are_found_and_repaired() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, _data)) = seeded("triggers_off").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    // Every table checked from its changes: a write the triggers missed would go unseen.
+    ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
+        .unwrap();
+    sync(&ws, &spec).await;
+
+    // (what the owner does between two runs, the table it hides a write in, what the run says)
+    let episodes = [
+        (
+            "ALTER TABLE prices DISABLE TRIGGER prices_updated_at;
+             UPDATE prices SET close = close + 1 WHERE id = (SELECT id FROM prices ORDER BY id LIMIT 1);",
+            "prices",
+            "prices: prices_updated_at is disabled, so some writes to it may leave no trace",
+        ),
+        (
+            "ALTER TABLE positions DISABLE TRIGGER ALL;
+             DELETE FROM positions WHERE id = (SELECT id FROM positions ORDER BY id LIMIT 1);",
+            "positions",
+            "positions: positions_updated_at is disabled, positions_tombstone is disabled, \
+             positions_truncate is disabled",
+        ),
+        (
+            "ALTER TABLE trades ENABLE TRIGGER trades_updated_at;
+             SET session_replication_role = replica;
+             UPDATE trades SET fees = fees + 1 WHERE id = (SELECT id FROM trades ORDER BY id LIMIT 1);",
+            "trades",
+            "trades: trades_updated_at does not fire for writers in replica mode",
+        ),
+        // Off and on again in one transaction: the catalog shows nothing amiss.
+        (
+            "BEGIN;
+             ALTER TABLE fx_rates DISABLE TRIGGER fx_rates_updated_at;
+             UPDATE fx_rates SET rate = rate * 2 WHERE id = (SELECT id FROM fx_rates ORDER BY id LIMIT 1);
+             ALTER TABLE fx_rates ENABLE ALWAYS TRIGGER fx_rates_updated_at;
+             COMMIT;",
+            "fx_rates",
+            "fx_rates was altered since the last sync",
+        ),
+        (
+            "DROP TRIGGER portfolio_nav_tombstone ON portfolio_nav;
+             DELETE FROM portfolio_nav WHERE id = (SELECT id FROM portfolio_nav ORDER BY id LIMIT 1);
+             CREATE TRIGGER portfolio_nav_tombstone AFTER DELETE ON portfolio_nav
+               FOR EACH ROW EXECUTE FUNCTION record_tombstone();
+             ALTER TABLE portfolio_nav ENABLE ALWAYS TRIGGER portfolio_nav_tombstone;",
+            "portfolio_nav",
+            "portfolio_nav was altered since the last sync",
+        ),
+    ];
+    for (statements, table, note) in episodes {
+        sql(&url, statements).await;
+        let summary = sync(&ws, &spec).await;
+        let notes = summary.notes.join("\n");
+        assert!(notes.contains(note), "{table}: {notes}");
+        let check = summary
+            .verification
+            .checked
+            .iter()
+            .find(|c| c.table == table)
+            .unwrap();
+        assert!(!check.from_changes, "{table} is summed whole");
+        assert!(
+            check.repaired.is_some(),
+            "{table}: {:?}",
+            summary.verification
+        );
+        assert_mirrors_equal(&ws, &spec).await;
+    }
+
+    // Still off: every run checks those tables whole and says why, with nothing to repair.
+    let summary = sync(&ws, &spec).await;
+    let notes = summary.notes.join("\n");
+    for table in ["prices", "positions", "trades"] {
+        assert!(notes.contains(&format!("{table}: {table}_")), "{notes}");
+    }
+    assert!(!notes.contains("was altered"), "{notes}");
+    assert!(summary
+        .verification
+        .checked
+        .iter()
+        .all(|c| c.repaired.is_none()));
+
+    // Back on as the migrations leave them: one more whole check (the ALTER left its marker),
+    // then from their changes again, with nothing to say.
+    sql(
+        &url,
+        "ALTER TABLE prices ENABLE ALWAYS TRIGGER prices_updated_at;
+         ALTER TABLE positions ENABLE TRIGGER ALL;
+         ALTER TABLE positions ENABLE ALWAYS TRIGGER positions_updated_at;
+         ALTER TABLE positions ENABLE ALWAYS TRIGGER positions_tombstone;
+         ALTER TABLE positions ENABLE ALWAYS TRIGGER positions_truncate;
+         ALTER TABLE trades ENABLE ALWAYS TRIGGER trades_updated_at;",
+    )
+    .await;
+    let summary = sync(&ws, &spec).await;
+    let notes = summary.notes.join("\n");
+    for table in ["prices", "positions", "trades"] {
+        assert!(
+            notes.contains(&format!("{table} was altered since the last sync")),
+            "{notes}"
+        );
+    }
+    let summary = sync(&ws, &spec).await;
+    assert!(summary.notes.is_empty(), "{:?}", summary.notes);
+    assert!(summary.verification.checked.iter().all(|c| c.from_changes));
+    assert_mirrors_equal(&ws, &spec).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_verification_reclaims_what_deletes_left_an_ordinary_run_does_not() {
     let _serial = SERIAL.lock().await;

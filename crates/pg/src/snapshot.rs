@@ -42,6 +42,10 @@ pub struct Catalog {
     /// The shared database has `sync_tables_written_since` (migration
     /// `…07_sync_written_since.sql`): see [`Snapshot::written_since_by_anyone`].
     pub can_probe_unseen_writes: bool,
+    /// Mirrored tables with a sync trigger that does not fire for every writer (disabled,
+    /// dropped, or enabled only outside or only inside replica mode), each with what is wrong:
+    /// writes to them may go unrecorded, so they cannot be checked from their changes.
+    pub unrecorded_writes: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -365,7 +369,13 @@ impl Snapshot {
                               WHERE r = 'public' OR pg_has_role(current_user, r, 'member')))::text
                  AS policies,
                to_regprocedure('sync_tables_written_since(text[], xid8[])') IS NOT NULL
-                 AS can_probe_unseen_writes",
+                 AS can_probe_unseen_writes,
+               -- The triggers that stamp writes and record deletes, and when each fires.
+               (SELECT coalesce(json_agg(json_build_array(c.relname, t.tgname, t.tgenabled::text)), '[]')
+                FROM pg_trigger t
+                JOIN pg_class c ON c.oid = t.tgrelid
+                JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'public' AND NOT t.tgisinternal)::text AS triggers",
         )
         .fetch_one(&mut self.conn)
         .await
@@ -388,6 +398,17 @@ impl Snapshot {
         }
         catalog.fingerprint = row.get("fingerprint");
         catalog.can_probe_unseen_writes = row.get("can_probe_unseen_writes");
+        let triggers: Vec<(String, String, String)> = json("triggers")?
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t[0].as_str()?.to_string(),
+                    t[1].as_str()?.to_string(),
+                    t[2].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        catalog.unrecorded_writes = unrecorded_writes(&triggers);
         let policies: Vec<(String, String)> = json("policies")?
             .iter()
             .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string())))
@@ -832,6 +853,40 @@ impl Snapshot {
 
 /// An xid8 watermark is digits only; anything else in the workspace file is refused rather
 /// than spliced into SQL.
+/// The sync triggers of each mirrored table (`…_updated_at` stamps every write, `…_tombstone`
+/// records a delete, `…_truncate` a TRUNCATE), given the `(table, trigger, tgenabled)` rows
+/// of `pg_trigger`: for each table with one that does not fire for every writer, what is
+/// wrong with it. `A` (ALWAYS, as migration `…06_sync_triggers_always.sql` leaves them) is
+/// the only state in which no writer can skip it.
+pub fn unrecorded_writes(triggers: &[(String, String, String)]) -> BTreeMap<String, Vec<String>> {
+    let mut found = BTreeMap::new();
+    for table in SHARED_TABLES {
+        let problems: Vec<String> = ["updated_at", "tombstone", "truncate"]
+            .iter()
+            .filter_map(|suffix| {
+                let name = format!("{}_{suffix}", table.name);
+                let state = triggers
+                    .iter()
+                    .find(|(t, trigger, _)| t == table.name && *trigger == name)
+                    .map(|(_, _, state)| state.as_str());
+                let problem = match state {
+                    Some("A") => return None,
+                    None => "is missing",
+                    Some("D") => "is disabled",
+                    Some("O") => "does not fire for writers in replica mode",
+                    Some("R") => "fires only for writers in replica mode",
+                    Some(_) => "is in an unknown state",
+                };
+                Some(format!("{name} {problem}"))
+            })
+            .collect();
+        if !problems.is_empty() {
+            found.insert(table.name.to_string(), problems);
+        }
+    }
+    found
+}
+
 fn checked_xid(xid: &str) -> Result<&str> {
     if !xid.is_empty() && xid.len() <= 20 && xid.bytes().all(|b| b.is_ascii_digit()) {
         Ok(xid)
@@ -847,6 +902,86 @@ fn checked_xid(xid: &str) -> Result<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sync_trigger_that_some_writer_can_skip_is_named_with_what_is_wrong() {
+        // Every mirrored table's three triggers, ALWAYS, as the migrations leave them.
+        let always: Vec<(String, String, String)> = SHARED_TABLES
+            .iter()
+            .flat_map(|t| {
+                ["updated_at", "tombstone", "truncate"].map(|suffix| {
+                    (
+                        t.name.to_string(),
+                        format!("{}_{suffix}", t.name),
+                        "A".into(),
+                    )
+                })
+            })
+            .collect();
+        assert!(unrecorded_writes(&always).is_empty());
+        // (table, trigger, its state or None when dropped, what the sync says)
+        let cases = [
+            (
+                "prices",
+                "prices_updated_at",
+                Some("D"),
+                "prices_updated_at is disabled",
+            ),
+            (
+                "positions",
+                "positions_tombstone",
+                None,
+                "positions_tombstone is missing",
+            ),
+            (
+                "trades",
+                "trades_truncate",
+                Some("O"),
+                "trades_truncate does not fire for writers in replica mode",
+            ),
+            (
+                "assets",
+                "assets_updated_at",
+                Some("R"),
+                "assets_updated_at fires only for writers in replica mode",
+            ),
+            (
+                "fx_rates",
+                "fx_rates_tombstone",
+                Some("?"),
+                "fx_rates_tombstone is in an unknown state",
+            ),
+        ];
+        for (table, trigger, state, want) in cases {
+            let triggers: Vec<(String, String, String)> = always
+                .iter()
+                .filter_map(|(t, name, s)| match (name == trigger, state) {
+                    (false, _) => Some((t.clone(), name.clone(), s.clone())),
+                    (true, None) => None,
+                    (true, Some(state)) => Some((t.clone(), name.clone(), state.to_string())),
+                })
+                .collect();
+            let found = unrecorded_writes(&triggers);
+            assert_eq!(found.len(), 1, "{trigger}: {found:?}");
+            assert_eq!(found.get(table), Some(&vec![want.to_string()]), "{trigger}");
+        }
+        // A trigger of the same name on another table does not stand in for the table's own.
+        let elsewhere: Vec<(String, String, String)> = always
+            .iter()
+            .map(|(t, name, s)| {
+                let table = if name == "prices_updated_at" {
+                    "audit_trail"
+                } else {
+                    t
+                };
+                (table.to_string(), name.clone(), s.clone())
+            })
+            .collect();
+        assert_eq!(
+            unrecorded_writes(&elsewhere).get("prices"),
+            Some(&vec!["prices_updated_at is missing".to_string()])
+        );
+    }
 
     #[test]
     fn watermarks_must_be_transaction_ids() {

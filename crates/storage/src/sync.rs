@@ -408,14 +408,25 @@ impl SyncWriter {
     /// Tables Postgres emptied with `TRUNCATE` since the watermark (a tombstone with the nil
     /// id): a delta cannot say which rows went, so they are pulled in full.
     pub fn truncated_tables(&self) -> Result<std::collections::BTreeSet<String>> {
+        self.marked_tables("00000000-0000-0000-0000-000000000000")
+    }
+
+    /// Tables altered since the watermark (`ALTER TABLE`, `CREATE` or `DROP TRIGGER`: a
+    /// tombstone with the largest uuid, migration `…08_sync_ddl_markers.sql`): their sync
+    /// triggers may have been off meanwhile, so their changes cannot be trusted to be
+    /// complete.
+    pub fn altered_tables(&self) -> Result<std::collections::BTreeSet<String>> {
+        self.marked_tables("ffffffff-ffff-ffff-ffff-ffffffffffff")
+    }
+
+    fn marked_tables(&self, marker: &str) -> Result<std::collections::BTreeSet<String>> {
         if self.tombstoned.is_empty() {
             return Ok(Default::default());
         }
-        let mut stmt = self.conn.prepare(
-            "SELECT DISTINCT table_name FROM sync_tombstones
-             WHERE row_id = '00000000-0000-0000-0000-000000000000'::UUID",
-        )?;
-        let tables = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT table_name FROM sync_tombstones WHERE row_id = ?::UUID")?;
+        let tables = stmt.query_map([marker], |r| r.get::<_, String>(0))?;
         Ok(tables.collect::<std::result::Result<_, _>>()?)
     }
 

@@ -422,6 +422,27 @@ async fn run_once(
     outcome
 }
 
+/// Why a table is checked whole while one of its sync triggers does not fire for every writer,
+/// and what fixes it.
+fn unrecorded_writes_note(table: &str, problems: &[String]) -> String {
+    format!(
+        "{table}: {}, so some writes to it may leave no trace for the sync; it is checked \
+         whole against Postgres on every run (and pulled again if it differs) until each \
+         fires for every writer again (its owner: ALTER TABLE {table} ENABLE ALWAYS TRIGGER \
+         name; a dropped one created again as migrations/ define it)",
+        problems.join(", ")
+    )
+}
+
+/// Why a table altered since the last run is checked whole this once.
+fn altered_note(table: &str) -> String {
+    format!(
+        "{table} was altered since the last sync (ALTER TABLE, CREATE or DROP TRIGGER): \
+         writes made while its sync triggers were off would leave no trace, so it was checked \
+         whole against Postgres"
+    )
+}
+
 /// What a run read from a hot standby says of its data: as of the newest change the standby
 /// had replayed, which may be behind the primary.
 fn standby_note(standby: &ballast_pg::snapshot::Standby) -> String {
@@ -877,6 +898,9 @@ impl Run<'_> {
         }
         // A TRUNCATE left one nil-id tombstone: that table comes over whole.
         let truncated = writer.truncated_tables()?;
+        // A table whose sync triggers are off now, or may have been since its watermark (it
+        // was altered), may have had writes that left no trace: it is summed whole.
+        let altered = writer.altered_tables()?;
         let since_for = |table: &str| -> Option<String> {
             if truncated.contains(table) {
                 None
@@ -911,6 +935,18 @@ impl Run<'_> {
                     && since_for(t.name).is_some()
             })
             .collect();
+        for (table, problems) in &catalog.unrecorded_writes {
+            notes.push(unrecorded_writes_note(table, problems));
+        }
+        for table in altered
+            .iter()
+            .filter(|t| !catalog.unrecorded_writes.contains_key(*t))
+        {
+            notes.push(altered_note(table));
+        }
+        from_changes.retain(|t| {
+            !catalog.unrecorded_writes.contains_key(t.name) && !altered.contains(t.name)
+        });
         // A table the login sees only in part, written to by anyone since its watermark, may
         // have had a row moved out of the login's sight: neither in the delta nor deleted, so
         // checking it from its changes could not see it. It is summed whole instead (and
