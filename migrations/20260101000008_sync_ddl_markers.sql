@@ -14,8 +14,9 @@
 -- instead of from its changes, and pulls it again if it differs. An `ALTER TABLE` that only
 -- adds a column costs one such whole check.
 --
--- Event triggers need a superuser. Run by another role, this migration installs nothing and
--- warns: the sync's daily full verification is then what finds such writes.
+-- Event triggers need a superuser (on managed services, their admin role). Run by another
+-- role, this migration installs the functions only and warns: the sync's daily full
+-- verification is then what finds such writes.
 
 CREATE FUNCTION sync_mirrored_tables() RETURNS text[] LANGUAGE sql IMMUTABLE AS $$
     SELECT ARRAY['portfolios', 'assets', 'prices', 'fx_rates', 'sector_coefficients', 'accounts',
@@ -54,15 +55,13 @@ $$;
 
 DO $$
 BEGIN
-    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-        CREATE EVENT TRIGGER sync_table_altered ON ddl_command_end
-            WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER')
-            EXECUTE FUNCTION record_sync_table_altered();
-        CREATE EVENT TRIGGER sync_trigger_dropped ON sql_drop
-            WHEN TAG IN ('DROP TRIGGER')
-            EXECUTE FUNCTION record_sync_trigger_dropped();
-    ELSE
-        RAISE WARNING 'not a superuser: the event triggers that record an ALTER TABLE, CREATE TRIGGER or DROP TRIGGER on a mirrored table for the sync are not installed; run this migration as a superuser to install them';
-    END IF;
+    CREATE EVENT TRIGGER sync_table_altered ON ddl_command_end
+        WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER')
+        EXECUTE FUNCTION record_sync_table_altered();
+    CREATE EVENT TRIGGER sync_trigger_dropped ON sql_drop
+        WHEN TAG IN ('DROP TRIGGER')
+        EXECUTE FUNCTION record_sync_trigger_dropped();
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE WARNING 'the event triggers that tell the sync a mirrored table was altered (ALTER TABLE, CREATE or DROP TRIGGER) are not installed: creating them needs a superuser. Run the migrations as one to install them; until then a sync trigger turned off and on again between two syncs is found only by the daily full verification';
 END
 $$;

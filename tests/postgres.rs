@@ -93,6 +93,82 @@ async fn leftovers_of_earlier_test_runs_are_dropped_and_recent_ones_kept() {
     testing::execute(&admin, &format!("DROP ROLE {recent_login}")).await;
 }
 
+/// A firm whose database owner is not a superuser (a managed Postgres) can still apply the
+/// migrations: everything but the event triggers that mark a mirrored table altered (creating
+/// those needs a superuser; the migration warns instead of failing). A sync works as before,
+/// and still sees a sync trigger that is off now.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owner_who_is_not_a_superuser_migrates_all_but_the_event_triggers() {
+    let Some(admin) = testing::admin_url() else {
+        return;
+    };
+    let url = testing::fresh_database(&admin, "owner").await;
+    let owner = format!("owner_test_{}", uuid::Uuid::now_v7().simple());
+    let database: String = {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT current_database()::text")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    };
+    // Roles are the cluster's: creating one that exists needs CREATEROLE, as the first
+    // migration does.
+    testing::execute(
+        &admin,
+        &format!(
+            "CREATE ROLE {owner} LOGIN PASSWORD 'owner-pass' CREATEROLE NOSUPERUSER;
+             ALTER DATABASE {database} OWNER TO {owner};"
+        ),
+    )
+    .await;
+    let owner_url = url.replacen("postgres@", &format!("{owner}@"), 1);
+    assert_ne!(
+        owner_url, url,
+        "the test cluster URL names the postgres user"
+    );
+    let spec = ConnectSpec::new(&owner_url, Some("owner-pass".into()));
+    let pool = spec.connect().await.unwrap();
+    ballast_pg::migrate(&pool)
+        .await
+        .expect("the owner migrates");
+    let data = ballast_sample_data::generate(&DemoConfig::small());
+    ballast_pg::seed(&pool, &spec, &data).await.unwrap();
+    let event_triggers: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_event_trigger")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(event_triggers, 0, "only a superuser creates event triggers");
+    sqlx::query("ALTER TABLE prices DISABLE TRIGGER prices_updated_at")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
+    let summary = workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert!(summary.verification.nav_totals_match);
+    assert_eq!(
+        ws.mirror_checksums().unwrap(),
+        testing::checksums(&spec).await
+    );
+    assert!(
+        summary
+            .notes
+            .iter()
+            .any(|n| n.starts_with("prices: prices_updated_at is disabled")),
+        "{:?}",
+        summary.notes
+    );
+    drop(ws);
+    testing::execute(&admin, &format!("DROP DATABASE {database} WITH (FORCE)")).await;
+    testing::execute(&admin, &format!("DROP ROLE {owner}")).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_sync_copies_every_row_and_reconciles_to_the_cent() {
     let Some((_url, spec, data)) = seeded("roundtrip").await else {

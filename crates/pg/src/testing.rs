@@ -4,7 +4,7 @@
 //! (set by `scripts/test`), where a missing database is a failure, not a silent pass.
 //!
 //! On a cluster of one's own, tests leave what they create (a failed test's database is there
-//! to look at): databases `ballast_test_*` and logins `lp_test_*` and `pm_one_*`, each name
+//! to look at): databases `ballast_test_*` and logins `lp_test_*`, `pm_one_*` and `owner_test_*`, each name
 //! ending in a UUIDv7 that dates it. Each test process drops those older than
 //! [`LEFTOVER_AGE`] before it creates its first database, so they do not pile up.
 
@@ -20,7 +20,7 @@ pub const LEFTOVER_AGE: Duration = Duration::from_secs(2 * 60 * 60);
 /// How the names of the databases and logins tests create begin (the `LIKE` patterns that
 /// find them).
 const TEST_DATABASES: &str = r"ballast\_test\_%";
-const TEST_LOGINS: [&str; 2] = [r"lp\_test\_%", r"pm\_one\_%"];
+const TEST_LOGINS: [&str; 3] = [r"lp\_test\_%", r"pm\_one\_%", r"owner\_test\_%"];
 
 /// The admin URL of the test cluster, or `None` (after saying so) when tests should skip.
 pub fn admin_url() -> Option<String> {
@@ -168,14 +168,12 @@ pub async fn drop_leftovers(admin_url: &str, now: SystemTime) -> Vec<String> {
             .fetch_all(&mut conn)
             .await
             .expect("list the test databases");
-    let logins: Vec<String> = sqlx::query_scalar(
-        "SELECT rolname::text FROM pg_roles WHERE rolname LIKE $1 OR rolname LIKE $2",
-    )
-    .bind(TEST_LOGINS[0])
-    .bind(TEST_LOGINS[1])
-    .fetch_all(&mut conn)
-    .await
-    .expect("list the test logins");
+    let logins: Vec<String> =
+        sqlx::query_scalar("SELECT rolname::text FROM pg_roles WHERE rolname LIKE ANY ($1)")
+            .bind(TEST_LOGINS.to_vec())
+            .fetch_all(&mut conn)
+            .await
+            .expect("list the test logins");
     let mut dropped = Vec::new();
     // Databases first: a login's grants live in its test's database.
     let statements = old(databases)
