@@ -74,6 +74,27 @@ fn workspace(dir: &tempfile::TempDir, name: &str) -> Workspace {
     Workspace::open(&dir.path().join(name)).unwrap()
 }
 
+/// A workspace synced from a fresh seeded database (`label`) in which every table counts as
+/// large, so each later run checks every table from its changes (none summed whole): a
+/// change the triggers missed would go unseen.
+async fn synced_checking_every_table_from_its_changes(
+    label: &str,
+) -> Option<(
+    String,
+    ConnectSpec,
+    ballast_engine::Dataset,
+    tempfile::TempDir,
+    Workspace,
+)> {
+    let (url, spec, data) = seeded(label).await?;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "ws.duckdb");
+    ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
+        .unwrap();
+    sync(&ws, &spec).await;
+    Some((url, spec, data, dir, ws))
+}
+
 /// A workspace file synced in full from a fresh seeded database (`label`), then changed
 /// behind the app's back by `tamper` (DuckDB SQL, run while no app handle is open). Returns
 /// the connection, the folder holding the file, and the file.
@@ -778,15 +799,11 @@ async fn every_run_checks_every_table_from_its_changes_truncates_included() {
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_in_replica_mode_are_versioned_and_tombstoned_like_any_other() {
     let _serial = SERIAL.lock().await;
-    let Some((url, spec, data)) = seeded("replica_role").await else {
+    let Some((url, spec, data, _dir, ws)) =
+        synced_checking_every_table_from_its_changes("replica_role").await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(&dir, "ws.duckdb");
-    // Every table checked from its changes: a change the triggers missed would go unseen.
-    ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
-        .unwrap();
-    sync(&ws, &spec).await;
 
     // The role logical replication's apply worker writes with, which skips ordinary triggers.
     let asset = &data.prices[0].asset_id;
@@ -829,15 +846,11 @@ async fn writes_in_replica_mode_are_versioned_and_tombstoned_like_any_other() {
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_made_while_a_sync_trigger_was_off_are_found_and_repaired() {
     let _serial = SERIAL.lock().await;
-    let Some((url, spec, _data)) = seeded("triggers_off").await else {
+    let Some((url, spec, _data, _dir, ws)) =
+        synced_checking_every_table_from_its_changes("triggers_off").await
+    else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let ws = workspace(&dir, "ws.duckdb");
-    // Every table checked from its changes: a write the triggers missed would go unseen.
-    ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
-        .unwrap();
-    sync(&ws, &spec).await;
 
     // (what the owner does between two runs, the table it hides a write in, what the run says)
     let episodes = [
