@@ -1,5 +1,5 @@
 //! Against a real Postgres (a fresh database per test in the cluster `DATABASE_URL` names):
-//! the shared schema, the demo seed, a full sync into a real DuckDB file, row-level security
+//! the shared schema (its triggers and the markers DDL leaves for the sync), the demo seed, a full sync into a real DuckDB file, row-level security
 //! for limited partners, and clear, secret-free errors when Postgres cannot be reached.
 
 use std::collections::BTreeMap;
@@ -406,6 +406,77 @@ async fn updates_stamp_updated_at_and_deletes_leave_tombstones() {
     assert_eq!(nav_total, data.nav.iter().map(|n| n.nav).sum::<Decimal>());
     pool.close().await;
     let _ = url;
+}
+
+/// The event triggers of migration 08 mark a mirrored table altered (one tombstone with the
+/// largest uuid, in the DDL's own transaction) for exactly the statements that can switch its
+/// sync triggers off or on, and for no other table.
+#[tokio::test(flavor = "multi_thread")]
+async fn altering_a_mirrored_table_or_its_triggers_leaves_a_marker_for_the_sync() {
+    let Some((_url, spec, _data)) = seeded("ddl_markers").await else {
+        return;
+    };
+    let pool = spec.connect().await.unwrap();
+    // (statements, whether they succeed, the tables they should mark)
+    let cases: [(&str, bool, &[&str]); 8] = [
+        (
+            "ALTER TABLE prices DISABLE TRIGGER prices_updated_at",
+            true,
+            &["prices"],
+        ),
+        (
+            "ALTER TABLE prices ENABLE ALWAYS TRIGGER prices_updated_at",
+            true,
+            &["prices"],
+        ),
+        (
+            "ALTER TABLE positions ADD COLUMN note text",
+            true,
+            &["positions"],
+        ),
+        (
+            "DROP TRIGGER fx_rates_tombstone ON fx_rates",
+            true,
+            &["fx_rates"],
+        ),
+        (
+            "CREATE TRIGGER fx_rates_tombstone AFTER DELETE ON fx_rates
+               FOR EACH ROW EXECUTE FUNCTION record_tombstone()",
+            true,
+            &["fx_rates"],
+        ),
+        // Not mirrored, or not the shared schema's: no marker.
+        ("ALTER TABLE audit_trail DISABLE TRIGGER ALL", true, &[]),
+        (
+            "CREATE SCHEMA scratch; CREATE TABLE scratch.prices (id uuid);
+             ALTER TABLE scratch.prices ADD COLUMN close numeric",
+            true,
+            &[],
+        ),
+        // A statement that fails leaves nothing: the marker is in its transaction.
+        ("ALTER TABLE trades ADD COLUMN fees numeric", false, &[]),
+    ];
+    for (statements, succeeds, marked) in cases {
+        let ran = sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
+            .execute(&pool)
+            .await;
+        assert_eq!(ran.is_ok(), succeeds, "{statements}: {ran:?}");
+        let tombstones: Vec<(String, String)> =
+            sqlx::query_as("SELECT table_name, row_id::text FROM tombstones ORDER BY table_name")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let want: Vec<(String, String)> = marked
+            .iter()
+            .map(|t| (t.to_string(), "ffffffff-ffff-ffff-ffff-ffffffffffff".into()))
+            .collect();
+        assert_eq!(tombstones, want, "{statements}");
+        sqlx::query("DELETE FROM tombstones")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
