@@ -1,6 +1,8 @@
 //! Against a real Postgres (a fresh database per test in the cluster `DATABASE_URL` names):
-//! the shared schema (its triggers and the markers DDL leaves for the sync), the demo seed, a full sync into a real DuckDB file, row-level security
-//! for limited partners, and clear, secret-free errors when Postgres cannot be reached.
+//! the shared schema (its triggers, and the markers DDL leaves for the sync), migrations by an
+//! owner who is not a superuser, the demo seed, a full sync into a real DuckDB file,
+//! row-level security for limited partners, and clear, secret-free errors when Postgres
+//! cannot be reached.
 
 use std::collections::BTreeMap;
 
