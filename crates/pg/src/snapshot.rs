@@ -43,9 +43,10 @@ pub struct Catalog {
     /// `…07_sync_written_since.sql`): see [`Snapshot::written_since_by_anyone`].
     pub can_probe_unseen_writes: bool,
     /// Mirrored tables with a sync trigger that does not fire for every writer (disabled,
-    /// dropped, or enabled only outside or only inside replica mode), each with what is wrong:
-    /// writes to them may go unrecorded, so they cannot be checked from their changes.
-    pub unrecorded_writes: BTreeMap<String, Vec<String>>,
+    /// dropped, or enabled only outside or only inside replica mode), each with those
+    /// triggers and what is wrong with each: writes to them may go unrecorded, so they cannot
+    /// be checked from their changes.
+    pub unrecorded_writes: BTreeMap<String, Vec<(String, TriggerProblem)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -853,15 +854,42 @@ impl Snapshot {
 
 /// An xid8 watermark is digits only; anything else in the workspace file is refused rather
 /// than spliced into SQL.
+/// Why a sync trigger may not fire for a writer (`pg_trigger.tgenabled`, or its absence).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerProblem {
+    Missing,
+    Disabled,
+    /// `O`: enabled, but not for sessions in replica mode (logical replication's apply
+    /// worker, bulk loaders).
+    SkippedInReplicaMode,
+    /// `R`: enabled for sessions in replica mode only.
+    OnlyInReplicaMode,
+    UnknownState,
+}
+
+impl TriggerProblem {
+    pub fn describe(self) -> &'static str {
+        match self {
+            TriggerProblem::Missing => "is missing",
+            TriggerProblem::Disabled => "is disabled",
+            TriggerProblem::SkippedInReplicaMode => "does not fire for writers in replica mode",
+            TriggerProblem::OnlyInReplicaMode => "fires only for writers in replica mode",
+            TriggerProblem::UnknownState => "is in an unknown state",
+        }
+    }
+}
+
 /// The sync triggers of each mirrored table (`…_updated_at` stamps every write, `…_tombstone`
 /// records a delete, `…_truncate` a TRUNCATE), given the `(table, trigger, tgenabled)` rows
 /// of `pg_trigger`: for each table with one that does not fire for every writer, what is
 /// wrong with it. `A` (ALWAYS, as migration `…06_sync_triggers_always.sql` leaves them) is
 /// the only state in which no writer can skip it.
-pub fn unrecorded_writes(triggers: &[(String, String, String)]) -> BTreeMap<String, Vec<String>> {
+pub fn unrecorded_writes(
+    triggers: &[(String, String, String)],
+) -> BTreeMap<String, Vec<(String, TriggerProblem)>> {
     let mut found = BTreeMap::new();
     for table in SHARED_TABLES {
-        let problems: Vec<String> = ["updated_at", "tombstone", "truncate"]
+        let problems: Vec<(String, TriggerProblem)> = ["updated_at", "tombstone", "truncate"]
             .iter()
             .filter_map(|suffix| {
                 let name = format!("{}_{suffix}", table.name);
@@ -871,13 +899,13 @@ pub fn unrecorded_writes(triggers: &[(String, String, String)]) -> BTreeMap<Stri
                     .map(|(_, _, state)| state.as_str());
                 let problem = match state {
                     Some("A") => return None,
-                    None => "is missing",
-                    Some("D") => "is disabled",
-                    Some("O") => "does not fire for writers in replica mode",
-                    Some("R") => "fires only for writers in replica mode",
-                    Some(_) => "is in an unknown state",
+                    None => TriggerProblem::Missing,
+                    Some("D") => TriggerProblem::Disabled,
+                    Some("O") => TriggerProblem::SkippedInReplicaMode,
+                    Some("R") => TriggerProblem::OnlyInReplicaMode,
+                    Some(_) => TriggerProblem::UnknownState,
                 };
-                Some(format!("{name} {problem}"))
+                Some((name, problem))
             })
             .collect();
         if !problems.is_empty() {
@@ -919,40 +947,46 @@ mod tests {
             })
             .collect();
         assert!(unrecorded_writes(&always).is_empty());
-        // (table, trigger, its state or None when dropped, what the sync says)
+        // (table, trigger, its state or None when dropped, the problem, as the sync says it)
+        use TriggerProblem::*;
         let cases = [
             (
                 "prices",
                 "prices_updated_at",
                 Some("D"),
-                "prices_updated_at is disabled",
+                Disabled,
+                "is disabled",
             ),
             (
                 "positions",
                 "positions_tombstone",
                 None,
-                "positions_tombstone is missing",
+                Missing,
+                "is missing",
             ),
             (
                 "trades",
                 "trades_truncate",
                 Some("O"),
-                "trades_truncate does not fire for writers in replica mode",
+                SkippedInReplicaMode,
+                "does not fire for writers in replica mode",
             ),
             (
                 "assets",
                 "assets_updated_at",
                 Some("R"),
-                "assets_updated_at fires only for writers in replica mode",
+                OnlyInReplicaMode,
+                "fires only for writers in replica mode",
             ),
             (
                 "fx_rates",
                 "fx_rates_tombstone",
                 Some("?"),
-                "fx_rates_tombstone is in an unknown state",
+                UnknownState,
+                "is in an unknown state",
             ),
         ];
-        for (table, trigger, state, want) in cases {
+        for (table, trigger, state, problem, said) in cases {
             let triggers: Vec<(String, String, String)> = always
                 .iter()
                 .filter_map(|(t, name, s)| match (name == trigger, state) {
@@ -963,7 +997,12 @@ mod tests {
                 .collect();
             let found = unrecorded_writes(&triggers);
             assert_eq!(found.len(), 1, "{trigger}: {found:?}");
-            assert_eq!(found.get(table), Some(&vec![want.to_string()]), "{trigger}");
+            assert_eq!(
+                found.get(table),
+                Some(&vec![(trigger.to_string(), problem)]),
+                "{trigger}"
+            );
+            assert_eq!(problem.describe(), said);
         }
         // A trigger of the same name on another table does not stand in for the table's own.
         let elsewhere: Vec<(String, String, String)> = always
@@ -979,7 +1018,7 @@ mod tests {
             .collect();
         assert_eq!(
             unrecorded_writes(&elsewhere).get("prices"),
-            Some(&vec!["prices_updated_at is missing".to_string()])
+            Some(&vec![("prices_updated_at".to_string(), Missing)])
         );
     }
 

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ballast_engine::schema::{SharedTable, TableChecksum, SHARED_TABLES, UNMIRRORED_TABLES};
-use ballast_pg::snapshot::{Catalog, Copied, KeptConnections, Snapshot};
+use ballast_pg::snapshot::{Catalog, Copied, KeptConnections, Snapshot, TriggerProblem};
 use ballast_pg::{ConnectSpec, PgError};
 use ballast_storage::{
     MirrorFigures, RecordBatch, RunOutcome, SourceInfo, SyncInputs, SyncWriter, TableState,
@@ -422,15 +422,25 @@ async fn run_once(
     outcome
 }
 
-/// Why a table is checked whole while one of its sync triggers does not fire for every writer,
-/// and what fixes it.
-fn unrecorded_writes_note(table: &str, problems: &[String]) -> String {
+/// Why a table is checked whole while some of its sync triggers do not fire for every writer,
+/// and what puts each right.
+fn unrecorded_writes_note(table: &str, triggers: &[(String, TriggerProblem)]) -> String {
+    let what: Vec<String> = triggers
+        .iter()
+        .map(|(name, problem)| format!("{name} {}", problem.describe()))
+        .collect();
+    let fixes: Vec<String> = triggers
+        .iter()
+        .map(|(name, problem)| match problem {
+            TriggerProblem::Missing => format!("{name} is created again as migrations/ define it"),
+            _ => format!("its owner runs ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}"),
+        })
+        .collect();
     format!(
-        "{table}: {}, so some writes to it may leave no trace for the sync; it is checked \
-         whole against Postgres on every run (and pulled again if it differs) until each \
-         fires for every writer again (its owner: ALTER TABLE {table} ENABLE ALWAYS TRIGGER \
-         name; a dropped one created again as migrations/ define it)",
-        problems.join(", ")
+        "{table}: {}, so some writes to it may leave no trace for the sync; every sync checks \
+         it whole against Postgres (and pulls it again if it differs) until {}",
+        what.join(", "),
+        fixes.join(" and ")
     )
 }
 
@@ -1561,6 +1571,37 @@ pub fn freshness(workspace: &Workspace, now: DateTime<Utc>) -> Result<Freshness>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_whose_sync_triggers_can_be_skipped_says_which_and_how_to_put_each_right() {
+        let cases: [(&[(&str, TriggerProblem)], &str); 2] = [
+            (
+                &[("prices_updated_at", TriggerProblem::Disabled)],
+                "prices: prices_updated_at is disabled, so some writes to it may leave no trace \
+                 for the sync; every sync checks it whole against Postgres (and pulls it again \
+                 if it differs) until its owner runs ALTER TABLE prices ENABLE ALWAYS TRIGGER \
+                 prices_updated_at",
+            ),
+            (
+                &[
+                    ("prices_tombstone", TriggerProblem::Missing),
+                    ("prices_truncate", TriggerProblem::SkippedInReplicaMode),
+                ],
+                "prices: prices_tombstone is missing, prices_truncate does not fire for writers \
+                 in replica mode, so some writes to it may leave no trace for the sync; every \
+                 sync checks it whole against Postgres (and pulls it again if it differs) until \
+                 prices_tombstone is created again as migrations/ define it and its owner runs \
+                 ALTER TABLE prices ENABLE ALWAYS TRIGGER prices_truncate",
+            ),
+        ];
+        for (triggers, want) in cases {
+            let triggers: Vec<(String, TriggerProblem)> = triggers
+                .iter()
+                .map(|(name, problem)| (name.to_string(), *problem))
+                .collect();
+            assert_eq!(unrecorded_writes_note("prices", &triggers), want);
+        }
+    }
 
     #[test]
     fn a_run_read_from_a_standby_says_how_far_behind_its_data_may_be() {
