@@ -550,6 +550,108 @@ async fn a_hot_standby_syncs_exactly_like_its_primary() {
     );
 }
 
+/// A hot standby that replays a cleanup its primary made of rows a sync's snapshot still
+/// reads cancels that read ("conflict with recovery"): the run fails saying what happened and
+/// what to do, nothing is applied, and the next run succeeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_standby_cancelling_a_syncs_read_fails_the_run_cleanly_and_the_next_succeeds() {
+    let _serial = SERIAL.lock().await;
+    let Some(standby_admin) = testing::standby_cluster() else {
+        return;
+    };
+    let Some((url, primary, data)) = seeded("standby_conflict").await else {
+        return;
+    };
+    let database = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let standby = ConnectSpec::new(&testing::with_database(&standby_admin, database), None);
+    testing::wait_for_replay(&url, &standby_admin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "standby.duckdb");
+    sync(&ws, &standby).await;
+    let before = ws.mirror_checksums().unwrap();
+
+    // Something for the next run to copy, replayed on the standby.
+    let asset = &data.prices[0].asset_id;
+    sql(
+        &url,
+        &format!("UPDATE prices SET close = close + 1 WHERE asset_id = '{asset}'"),
+    )
+    .await;
+    testing::wait_for_replay(&url, &standby_admin).await;
+    // The standby cancels a conflicting read at once rather than after its default 30 s.
+    let set_delay = |delay: &'static str| {
+        let standby_admin = standby_admin.clone();
+        async move {
+            sql(
+                &standby_admin,
+                &format!("ALTER SYSTEM SET max_standby_streaming_delay = '{delay}'"),
+            )
+            .await;
+            sql(&standby_admin, "SELECT pg_reload_conf()").await;
+        }
+    };
+    set_delay("10ms").await;
+
+    // While the run copies, the primary deletes rows its snapshot sees and vacuums them away;
+    // the run waits until the standby has replayed that.
+    let mut provoked = false;
+    let (primary_url, replica) = (url.clone(), standby_admin.clone());
+    let failed = workflows::sync(&ws, &standby, &SyncOptions::default(), &mut |step| {
+        if provoked || !matches!(step, SyncProgress::Copying { .. }) {
+            return;
+        }
+        provoked = true;
+        let (primary_url, replica) = (primary_url.clone(), replica.clone());
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                sql(
+                    &primary_url,
+                    "DELETE FROM prices WHERE id IN (SELECT id FROM prices LIMIT 100)",
+                )
+                .await;
+                sql(&primary_url, "VACUUM prices").await;
+                testing::wait_for_replay(&primary_url, &replica).await;
+            });
+        })
+        .join()
+        .unwrap();
+    })
+    .await;
+    set_delay("30s").await;
+    assert!(provoked, "the run copied nothing");
+    let error = failed
+        .expect_err("the standby cancels the run's read")
+        .to_string();
+    // Postgres' words and detail (not the line of its C source the driver would add), then
+    // what to do.
+    assert!(error.contains("due to conflict with recovery"), "{error}");
+    assert!(
+        error.contains("(User query might have needed to see row versions that must be removed"),
+        "{error}"
+    );
+    assert!(!error.contains(" at line "), "{error}");
+    assert!(error.contains("nothing was applied: sync again"), "{error}");
+    assert_eq!(ws.mirror_checksums().unwrap(), before, "nothing applied");
+    let run = &ws.sync_runs(1).unwrap()[0];
+    assert_eq!(run.status, "failed");
+    assert!(
+        run.error
+            .as_deref()
+            .unwrap()
+            .contains("conflict with recovery"),
+        "{run:?}"
+    );
+
+    testing::wait_for_replay(&url, &standby_admin).await;
+    let again = sync(&ws, &standby).await;
+    assert!(again.rows_in > 0 && again.rows_deleted == 100, "{again:?}");
+    assert_mirrors_equal(&ws, &primary).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn one_run_reads_every_table_from_one_snapshot() {
     let _serial = SERIAL.lock().await;

@@ -167,8 +167,24 @@ impl ConnectSpec {
     pub(crate) fn query_error(&self, context: &str, e: sqlx::Error) -> PgError {
         PgError::Query {
             context: context.to_string(),
-            reason: self.redact(&with_hint(&e.to_string())),
+            reason: self.redact(&with_hint(&error_text(&e))),
         }
+    }
+}
+
+/// A driver error in words: for one Postgres sent, its message and detail. (The driver's own
+/// text ends a server error with "at line N", the line of Postgres' C source that raised it,
+/// which readers take for a line of their data or query.)
+fn error_text(e: &sqlx::Error) -> String {
+    let sqlx::Error::Database(db) = e else {
+        return e.to_string();
+    };
+    let detail = db
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .and_then(|pg| pg.detail());
+    match detail {
+        Some(detail) => format!("error returned from database: {} ({detail})", db.message()),
+        None => format!("error returned from database: {}", db.message()),
     }
 }
 
@@ -354,10 +370,17 @@ fn split_userinfo_password(url: &str) -> (String, Option<String>) {
 
 /// Apply every pending migration in `migrations/`, in name order.
 pub async fn migrate(pool: &PgPool) -> Result<()> {
-    MIGRATOR
-        .run(pool)
-        .await
-        .map_err(|e| PgError::Migrate(e.to_string()))
+    MIGRATOR.run(pool).await.map_err(|e| {
+        PgError::Migrate(match &e {
+            sqlx::migrate::MigrateError::Execute(inner) => {
+                format!("while executing migrations: {}", error_text(inner))
+            }
+            sqlx::migrate::MigrateError::ExecuteMigration(inner, version) => {
+                format!("while executing migration {version}: {}", error_text(inner))
+            }
+            other => other.to_string(),
+        })
+    })
 }
 
 #[cfg(test)]
