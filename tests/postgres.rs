@@ -277,30 +277,22 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
         refused.contains("not a mirrored table: audit_trail"),
         "{refused}"
     );
-    let written: Vec<String> = sqlx::query_scalar(probe)
-        .bind(vec!["trades".to_string()])
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    assert_eq!(
-        written,
-        ["trades"],
-        "written since transaction 1, unseen by the LP"
-    );
-    sqlx::query("CREATE TEMP TABLE trades (sync_xid xid8)")
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    let written: Vec<String> = sqlx::query_scalar(probe)
-        .bind(vec!["trades".to_string()])
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
-    assert_eq!(
-        written,
-        ["trades"],
-        "the shared table, not the empty temporary one"
-    );
+    // Written since transaction 1, unseen by the LP; then with an empty temporary table of
+    // the same name in the way: still the shared table.
+    for temporary_trades in [false, true] {
+        if temporary_trades {
+            sqlx::query("CREATE TEMP TABLE trades (sync_xid xid8)")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        let written: Vec<String> = sqlx::query_scalar(probe)
+            .bind(vec!["trades".to_string()])
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!(written, ["trades"], "temporary trades: {temporary_trades}");
+    }
     drop(conn);
     pool.close().await;
 

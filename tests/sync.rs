@@ -74,6 +74,26 @@ fn workspace(dir: &tempfile::TempDir, name: &str) -> Workspace {
     Workspace::open(&dir.path().join(name)).unwrap()
 }
 
+/// A fresh seeded database (`label`) and the same database read from the test cluster's hot
+/// standby, once the standby has replayed the seed: the primary's URL and connection, the
+/// standby's admin URL and connection, and the seeded data. `None` when standby tests skip.
+async fn seeded_with_standby(
+    label: &str,
+) -> Option<(
+    String,
+    ConnectSpec,
+    String,
+    ConnectSpec,
+    ballast_engine::Dataset,
+)> {
+    let standby_admin = testing::standby_cluster()?;
+    let (url, primary, data) = seeded(label).await?;
+    let database = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+    let standby = ConnectSpec::new(&testing::with_database(&standby_admin, database), None);
+    testing::wait_for_replay(&url, &standby_admin).await;
+    Some((url, primary, standby_admin, standby, data))
+}
+
 /// A workspace synced from a fresh seeded database (`label`) in which every table counts as
 /// large, so each later run checks every table from its changes (none summed whole): a
 /// change the triggers missed would go unseen.
@@ -480,17 +500,12 @@ async fn a_login_allowed_one_connection_syncs_on_that_one() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hot_standby_syncs_exactly_like_its_primary() {
     let _serial = SERIAL.lock().await;
-    let Some(standby_admin) = testing::standby_cluster() else {
-        return;
-    };
-    let Some((url, primary, data)) = seeded("standby").await else {
-        return;
-    };
     // The same database, read from the standby: it cannot share its snapshot with a second
     // connection, so each run copies on one.
-    let database = url.rsplit('/').next().unwrap().split('?').next().unwrap();
-    let standby = ConnectSpec::new(&testing::with_database(&standby_admin, database), None);
-    testing::wait_for_replay(&url, &standby_admin).await;
+    let Some((url, primary, standby_admin, standby, data)) = seeded_with_standby("standby").await
+    else {
+        return;
+    };
 
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(&dir, "standby.duckdb");
@@ -556,15 +571,11 @@ async fn a_hot_standby_syncs_exactly_like_its_primary() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_standby_cancelling_a_syncs_read_fails_the_run_cleanly_and_the_next_succeeds() {
     let _serial = SERIAL.lock().await;
-    let Some(standby_admin) = testing::standby_cluster() else {
+    let Some((url, primary, standby_admin, standby, data)) =
+        seeded_with_standby("standby_conflict").await
+    else {
         return;
     };
-    let Some((url, primary, data)) = seeded("standby_conflict").await else {
-        return;
-    };
-    let database = url.rsplit('/').next().unwrap().split('?').next().unwrap();
-    let standby = ConnectSpec::new(&testing::with_database(&standby_admin, database), None);
-    testing::wait_for_replay(&url, &standby_admin).await;
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(&dir, "standby.duckdb");
     sync(&ws, &standby).await;
