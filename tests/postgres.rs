@@ -1,18 +1,19 @@
 //! Against a real Postgres (a fresh database per test in the cluster `DATABASE_URL` names):
-//! the shared schema (its triggers, and the markers DDL leaves for the sync), migrations by an
-//! owner who is not a superuser, the demo seed, a full sync into a real DuckDB file,
-//! row-level security for limited partners, and clear, secret-free errors when Postgres
-//! cannot be reached.
+//! the shared schema (its triggers, the markers DDL and pruned tombstones leave for the sync),
+//! migrations by an owner who is not a superuser, the demo seed, a full sync into a real
+//! DuckDB file, row-level security for limited partners, and clear, secret-free errors when
+//! Postgres cannot be reached.
 
 use std::collections::BTreeMap;
 
 use ballast_engine::kpi::KpiConfig;
+use ballast_engine::schema::SHARED_TABLES;
 use ballast_pg::{testing, ConnectSpec};
 use ballast_sample_data::DemoConfig;
 use ballast_storage::Workspace;
 use ballast_workflows::{self as workflows, SyncOptions};
 use rust_decimal::Decimal;
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 async fn seeded(label: &str) -> Option<(String, ConnectSpec, ballast_engine::Dataset)> {
     let admin = testing::admin_url()?;
@@ -412,7 +413,7 @@ async fn altering_a_mirrored_table_or_its_triggers_leaves_a_marker_for_the_sync(
     };
     let pool = spec.connect().await.unwrap();
     // (statements, whether they succeed, the tables they should mark)
-    let cases: [(&str, bool, &[&str]); 8] = [
+    let cases: [(&str, bool, &[&str]); 11] = [
         (
             "ALTER TABLE prices DISABLE TRIGGER prices_updated_at",
             true,
@@ -449,17 +450,37 @@ async fn altering_a_mirrored_table_or_its_triggers_leaves_a_marker_for_the_sync(
         ),
         // A statement that fails leaves nothing: the marker is in its transaction.
         ("ALTER TABLE trades ADD COLUMN fees numeric", false, &[]),
+        // The tombstones' own triggers (migration 09) are marked on the tombstones table,
+        // which makes a sync check every mirrored table whole.
+        (
+            "ALTER TABLE tombstones DISABLE TRIGGER tombstones_deleted",
+            true,
+            &["tombstones"],
+        ),
+        (
+            "ALTER TABLE tombstones ENABLE ALWAYS TRIGGER tombstones_deleted",
+            true,
+            &["tombstones"],
+        ),
+        (
+            "DROP TRIGGER tombstones_truncated ON tombstones",
+            true,
+            &["tombstones"],
+        ),
     ];
     for (statements, succeeds, marked) in cases {
         let ran = sqlx::raw_sql(sqlx::AssertSqlSafe(statements))
             .execute(&pool)
             .await;
         assert_eq!(ran.is_ok(), succeeds, "{statements}: {ran:?}");
-        let tombstones: Vec<(String, String)> =
-            sqlx::query_as("SELECT table_name, row_id::text FROM tombstones ORDER BY table_name")
-                .fetch_all(&pool)
-                .await
-                .unwrap();
+        // (Clearing them below leaves the markers of pruned tombstones, `…fffe`: not these.)
+        let tombstones: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_name, row_id::text FROM tombstones
+             WHERE row_id <> 'ffffffff-ffff-ffff-ffff-fffffffffffe' ORDER BY table_name",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
         let want: Vec<(String, String)> = marked
             .iter()
             .map(|t| (t.to_string(), "ffffffff-ffff-ffff-ffff-ffffffffffff".into()))
@@ -470,6 +491,131 @@ async fn altering_a_mirrored_table_or_its_triggers_leaves_a_marker_for_the_sync(
             .await
             .unwrap();
     }
+    pool.close().await;
+}
+
+/// Migration 09: tombstones may be pruned (`sync_prune_tombstones`, by their owner), and
+/// whatever removes or rewrites any leaves, in the same transaction, one marker (uuid `…fffe`)
+/// per mirrored table that lost some, which a sync behind it reads as "check this table
+/// whole". A PM's login may not remove them at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn removing_tombstones_leaves_a_marker_for_each_table_that_lost_some() {
+    let Some((_url, spec, _data)) = seeded("tombstone_markers").await else {
+        return;
+    };
+    let pool = spec.connect().await.unwrap();
+    sqlx::raw_sql(
+        "DELETE FROM prices WHERE id IN (SELECT id FROM prices ORDER BY id LIMIT 3);
+         DELETE FROM fx_rates WHERE id IN (SELECT id FROM fx_rates ORDER BY id LIMIT 2);",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let recorded = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM tombstones
+                 WHERE table_name = $1 AND row_id <> 'ffffffff-ffff-ffff-ffff-fffffffffffe'",
+            )
+            .bind(table)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        (recorded("prices").await, recorded("fx_rates").await),
+        (3, 2)
+    );
+
+    let every_table: Vec<&str> = SHARED_TABLES.iter().map(|t| t.name).collect();
+    // What a statement returns (`None`: no value) or a part of the error it gives.
+    type Outcome = Result<Option<i64>, &'static str>;
+    // (statement, its outcome, the tables it marks)
+    let cases: [(&str, Outcome, Vec<&str>); 7] = [
+        (
+            "SELECT sync_prune_tombstones('1 hour')",
+            Err("keeps at least a day of tombstones"),
+            vec![],
+        ),
+        // Nothing is old enough yet.
+        (
+            "SELECT sync_prune_tombstones('30 days')",
+            Ok(Some(0)),
+            vec![],
+        ),
+        // Rewriting a tombstone could hide the delete it recorded.
+        (
+            "UPDATE tombstones SET deleted_at = now() - interval '40 days'
+             WHERE table_name = 'prices'",
+            Ok(None),
+            vec!["prices"],
+        ),
+        (
+            "SELECT sync_prune_tombstones('30 days')",
+            Ok(Some(3)),
+            vec!["prices"],
+        ),
+        (
+            "SET ROLE pm_role; DELETE FROM tombstones",
+            Err("permission denied for table tombstones"),
+            vec![],
+        ),
+        (
+            "DELETE FROM tombstones WHERE table_name = 'fx_rates'",
+            Ok(None),
+            vec!["fx_rates"],
+        ),
+        ("TRUNCATE tombstones", Ok(None), every_table.clone()),
+    ];
+    for (statement, outcome, marked) in cases {
+        let before: String =
+            sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        // A connection of its own: a `SET ROLE` ends with it.
+        let mut conn = spec.connect_one().await.unwrap();
+        let ran = if statement.starts_with("SELECT") {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(statement))
+                .fetch_one(&mut conn)
+                .await
+                .map(Some)
+        } else {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                .execute(&mut conn)
+                .await
+                .map(|_| None)
+        };
+        conn.close().await.ok();
+        match (ran, outcome) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want, "{statement}"),
+            (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{statement}: {e}"),
+            (ran, want) => panic!("{statement}: got {ran:?}, want {want:?}"),
+        }
+        let markers: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT table_name FROM tombstones
+             WHERE row_id = 'ffffffff-ffff-ffff-ffff-fffffffffffe' AND sync_xid >= $1::xid8
+             ORDER BY table_name",
+        )
+        .bind(&before)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut want: Vec<String> = marked.iter().map(|t| t.to_string()).collect();
+        want.sort();
+        assert_eq!(markers, want, "{statement}");
+    }
+    // The pruning took prices' three and kept what was recent.
+    assert_eq!(recorded("prices").await, 0);
+    let left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tombstones WHERE row_id <> 'ffffffff-ffff-ffff-ffff-fffffffffffe'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 0, "TRUNCATE leaves only its markers");
     pool.close().await;
 }
 

@@ -1006,6 +1006,17 @@ async fn writes_made_while_a_sync_trigger_was_off_are_found_and_repaired() {
             "portfolio_nav",
             "portfolio_nav was altered since the last sync",
         ),
+        // The tombstones' own trigger off while one is removed: the delete it recorded would
+        // reach no laptop.
+        (
+            "DELETE FROM fund_flows WHERE id = (SELECT id FROM fund_flows ORDER BY id LIMIT 1);
+             ALTER TABLE tombstones DISABLE TRIGGER tombstones_deleted;
+             DELETE FROM tombstones WHERE table_name = 'fund_flows';
+             ALTER TABLE tombstones ENABLE ALWAYS TRIGGER tombstones_deleted;",
+            "fund_flows",
+            "tombstones (Postgres' record of deleted rows) were pruned, or their table altered, \
+             since the last sync",
+        ),
     ];
     for (statements, table, note) in episodes {
         sql(&url, statements).await;
@@ -1064,6 +1075,71 @@ async fn writes_made_while_a_sync_trigger_was_off_are_found_and_repaired() {
     assert!(summary.notes.is_empty(), "{:?}", summary.notes);
     assert!(summary.verification.checked.iter().all(|c| c.from_changes));
     assert_mirrors_equal(&ws, &spec).await;
+}
+
+/// Tombstones pruned from the shared database (`sync_prune_tombstones`) leave a marker per
+/// table that lost some: a laptop whose last run came before the pruning checks those tables
+/// whole, so the deletes it never got still leave it; a laptop that had them loses nothing
+/// and repairs nothing; the run after goes back to checking from changes.
+#[tokio::test(flavor = "multi_thread")]
+async fn deletes_whose_tombstones_were_pruned_still_leave_a_laptop_behind() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, _data, dir, behind)) =
+        synced_checking_every_table_from_its_changes("pruned").await
+    else {
+        return;
+    };
+    sql(
+        &url,
+        "DELETE FROM positions WHERE id IN (SELECT id FROM positions ORDER BY id LIMIT 2);
+         DELETE FROM portfolio_nav WHERE id = (SELECT id FROM portfolio_nav ORDER BY id LIMIT 1);",
+    )
+    .await;
+    // This laptop gets the deletes before the pruning.
+    let current = workspace(&dir, "current.duckdb");
+    current
+        .set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
+        .unwrap();
+    sync(&current, &spec).await;
+    sync(&current, &spec).await;
+    // Forty days on, the owner prunes what is older than thirty.
+    sql(
+        &url,
+        "UPDATE tombstones SET deleted_at = now() - interval '40 days';
+         SELECT sync_prune_tombstones('30 days');",
+    )
+    .await;
+    let gone: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM tombstones WHERE row_id <> 'ffffffff-ffff-ffff-ffff-fffffffffffe'",
+    )
+    .fetch_one(&mut spec.connect_one().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(gone, 0, "every tombstone was pruned");
+
+    let want_note = "tombstones (Postgres' record of deleted rows) were pruned, or their table \
+                     altered, since the last sync, so a delete might not have reached this \
+                     laptop: positions, portfolio_nav were checked whole against Postgres";
+    // (laptop, whether it must pull the two tables again)
+    for (ws, repaired) in [(&behind, true), (&current, false)] {
+        let summary = sync(ws, &spec).await;
+        assert_eq!(summary.notes, vec![want_note.to_string()]);
+        for check in &summary.verification.checked {
+            let pruned = ["positions", "portfolio_nav"].contains(&check.table.as_str());
+            assert_eq!(check.from_changes, !pruned, "{}", check.table);
+            assert_eq!(
+                check.repaired.is_some(),
+                pruned && repaired,
+                "{}: {:?}",
+                check.table,
+                check.repaired
+            );
+        }
+        assert_mirrors_equal(ws, &spec).await;
+        let summary = sync(ws, &spec).await;
+        assert!(summary.notes.is_empty(), "{:?}", summary.notes);
+        assert!(summary.verification.checked.iter().all(|c| c.from_changes));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

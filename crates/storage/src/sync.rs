@@ -419,6 +419,14 @@ impl SyncWriter {
         self.marked_tables("ffffffff-ffff-ffff-ffff-ffffffffffff")
     }
 
+    /// Tables whose tombstones were pruned or rewritten since the watermark (a tombstone with
+    /// the uuid just below the largest, migration `…09_tombstone_pruning.sql`): a delete
+    /// recorded before the pruning may never reach this laptop, so their changes cannot be
+    /// trusted to be complete.
+    pub fn pruned_tables(&self) -> Result<std::collections::BTreeSet<String>> {
+        self.marked_tables("ffffffff-ffff-ffff-ffff-fffffffffffe")
+    }
+
     fn marked_tables(&self, marker: &str) -> Result<std::collections::BTreeSet<String>> {
         if self.tombstoned.is_empty() {
             return Ok(Default::default());

@@ -453,6 +453,19 @@ fn altered_note(table: &str) -> String {
     )
 }
 
+/// Why tables whose tombstones were pruned since the last run are checked whole this once.
+fn pruned_note(tables: &[&str]) -> String {
+    format!(
+        "tombstones (Postgres' record of deleted rows) were pruned, or their table altered, \
+         since the last sync, so a delete might not have reached this laptop: {} checked \
+         whole against Postgres",
+        match tables {
+            [one] => format!("{one} was"),
+            more => format!("{} were", more.join(", ")),
+        }
+    )
+}
+
 /// What a run read from a hot standby says of its data: as of the newest change the standby
 /// had replayed, which may be behind the primary.
 fn standby_note(standby: &ballast_pg::snapshot::Standby) -> String {
@@ -948,15 +961,31 @@ impl Run<'_> {
         for (table, problems) in &catalog.unrecorded_writes {
             notes.push(unrecorded_writes_note(table, problems));
         }
-        for table in altered
-            .iter()
-            .filter(|t| !catalog.unrecorded_writes.contains_key(*t))
-        {
+        for table in altered.iter().filter(|t| {
+            !catalog.unrecorded_writes.contains_key(*t)
+                && SHARED_TABLES.iter().any(|s| s.name == *t)
+        }) {
             notes.push(altered_note(table));
         }
         from_changes.retain(|t| {
             !catalog.unrecorded_writes.contains_key(t.name) && !altered.contains(t.name)
         });
+        // A table whose tombstones were pruned since its watermark may have lost a delete
+        // this laptop never got; so may every table while the tombstones' own triggers were
+        // off (the tombstones table was altered).
+        let mut pruned = writer.pruned_tables()?;
+        if altered.contains("tombstones") {
+            pruned.extend(SHARED_TABLES.iter().map(|t| t.name.to_string()));
+        }
+        let pruned_from_changes: Vec<&str> = from_changes
+            .iter()
+            .map(|t| t.name)
+            .filter(|t| pruned.contains(*t))
+            .collect();
+        if !pruned_from_changes.is_empty() {
+            notes.push(pruned_note(&pruned_from_changes));
+            from_changes.retain(|t| !pruned.contains(t.name));
+        }
         // A table the login sees only in part, written to by anyone since its watermark, may
         // have had a row moved out of the login's sight: neither in the delta nor deleted, so
         // checking it from its changes could not see it. It is summed whole instead (and
@@ -1600,6 +1629,28 @@ mod tests {
                 .map(|(name, problem)| (name.to_string(), *problem))
                 .collect();
             assert_eq!(unrecorded_writes_note("prices", &triggers), want);
+        }
+    }
+
+    #[test]
+    fn the_pruned_tombstones_note_names_the_tables_checked_whole() {
+        let cases: [(&[&str], &str); 2] = [
+            (&["prices"], "prices was checked whole against Postgres"),
+            (
+                &["prices", "positions", "trades"],
+                "prices, positions, trades were checked whole against Postgres",
+            ),
+        ];
+        for (tables, ending) in cases {
+            let note = pruned_note(tables);
+            assert!(
+                note.starts_with(
+                    "tombstones (Postgres' record of deleted rows) were pruned, or their table \
+                     altered, since the last sync, so a delete might not have reached this laptop: "
+                ),
+                "{note}"
+            );
+            assert!(note.ends_with(ending), "{note}");
         }
     }
 
