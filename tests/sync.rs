@@ -1017,6 +1017,15 @@ async fn writes_made_while_a_sync_trigger_was_off_are_found_and_repaired() {
             "tombstones (Postgres' record of deleted rows) were pruned, or their table altered, \
              since the last sync",
         ),
+        // The same, left off.
+        (
+            "DELETE FROM fund_flows WHERE id = (SELECT id FROM fund_flows ORDER BY id LIMIT 1);
+             ALTER TABLE tombstones DISABLE TRIGGER tombstones_deleted;
+             DELETE FROM tombstones WHERE table_name = 'fund_flows';",
+            "fund_flows",
+            "tombstones: tombstones_deleted is disabled, so a tombstone removed meanwhile may \
+             leave no trace for the sync",
+        ),
     ];
     for (statements, table, note) in episodes {
         sql(&url, statements).await;
@@ -1044,6 +1053,11 @@ async fn writes_made_while_a_sync_trigger_was_off_are_found_and_repaired() {
     for table in ["prices", "positions", "trades"] {
         assert!(notes.contains(&format!("{table}: {table}_")), "{notes}");
     }
+    assert!(
+        notes.contains("tombstones: tombstones_deleted is disabled"),
+        "{notes}"
+    );
+    assert!(summary.verification.checked.iter().all(|c| !c.from_changes));
     assert!(!notes.contains("was altered"), "{notes}");
     assert!(summary
         .verification
@@ -1060,7 +1074,8 @@ async fn writes_made_while_a_sync_trigger_was_off_are_found_and_repaired() {
          ALTER TABLE positions ENABLE ALWAYS TRIGGER positions_updated_at;
          ALTER TABLE positions ENABLE ALWAYS TRIGGER positions_tombstone;
          ALTER TABLE positions ENABLE ALWAYS TRIGGER positions_truncate;
-         ALTER TABLE trades ENABLE ALWAYS TRIGGER trades_updated_at;",
+         ALTER TABLE trades ENABLE ALWAYS TRIGGER trades_updated_at;
+         ALTER TABLE tombstones ENABLE ALWAYS TRIGGER tombstones_deleted;",
     )
     .await;
     let summary = sync(&ws, &spec).await;
@@ -1071,6 +1086,12 @@ async fn writes_made_while_a_sync_trigger_was_off_are_found_and_repaired() {
             "{notes}"
         );
     }
+    assert!(
+        notes.contains(
+            "tombstones (Postgres' record of deleted rows) were pruned, or their table altered"
+        ),
+        "{notes}"
+    );
     let summary = sync(&ws, &spec).await;
     assert!(summary.notes.is_empty(), "{:?}", summary.notes);
     assert!(summary.verification.checked.iter().all(|c| c.from_changes));

@@ -47,6 +47,9 @@ pub struct Catalog {
     /// triggers and what is wrong with each: writes to them may go unrecorded, so they cannot
     /// be checked from their changes.
     pub unrecorded_writes: BTreeMap<String, Vec<(String, TriggerProblem)>>,
+    /// The triggers marking removed tombstones that do not fire for every writer
+    /// ([`unrecorded_tombstone_removals`]): no table can be checked from its changes.
+    pub unrecorded_tombstone_removals: Vec<(String, TriggerProblem)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -410,6 +413,7 @@ impl Snapshot {
             })
             .collect();
         catalog.unrecorded_writes = unrecorded_writes(&triggers);
+        catalog.unrecorded_tombstone_removals = unrecorded_tombstone_removals(&triggers);
         let policies: Vec<(String, String)> = json("policies")?
             .iter()
             .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string())))
@@ -852,8 +856,6 @@ impl Snapshot {
     }
 }
 
-/// An xid8 watermark is digits only; anything else in the workspace file is refused rather
-/// than spliced into SQL.
 /// Why a sync trigger may not fire for a writer (`pg_trigger.tgenabled`, or its absence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TriggerProblem {
@@ -897,15 +899,7 @@ pub fn unrecorded_writes(
                     .iter()
                     .find(|(t, trigger, _)| t == table.name && *trigger == name)
                     .map(|(_, _, state)| state.as_str());
-                let problem = match state {
-                    Some("A") => return None,
-                    None => TriggerProblem::Missing,
-                    Some("D") => TriggerProblem::Disabled,
-                    Some("O") => TriggerProblem::SkippedInReplicaMode,
-                    Some("R") => TriggerProblem::OnlyInReplicaMode,
-                    Some(_) => TriggerProblem::UnknownState,
-                };
-                Some((name, problem))
+                Some((name, trigger_problem(state)?))
             })
             .collect();
         if !problems.is_empty() {
@@ -915,6 +909,56 @@ pub fn unrecorded_writes(
     found
 }
 
+/// What is wrong with a trigger whose `pg_trigger.tgenabled` is `state` (`None`: there is no
+/// such trigger), if anything.
+fn trigger_problem(state: Option<&str>) -> Option<TriggerProblem> {
+    match state {
+        Some("A") => None,
+        None => Some(TriggerProblem::Missing),
+        Some("D") => Some(TriggerProblem::Disabled),
+        Some("O") => Some(TriggerProblem::SkippedInReplicaMode),
+        Some("R") => Some(TriggerProblem::OnlyInReplicaMode),
+        Some(_) => Some(TriggerProblem::UnknownState),
+    }
+}
+
+/// The triggers on `tombstones` that mark a table whose tombstones were removed or rewritten
+/// (migration `…09_tombstone_pruning.sql`).
+pub const TOMBSTONE_REMOVAL_TRIGGERS: [&str; 3] = [
+    "tombstones_deleted",
+    "tombstones_rewritten",
+    "tombstones_truncated",
+];
+
+/// Those of [`TOMBSTONE_REMOVAL_TRIGGERS`] that do not fire for every writer, with what is
+/// wrong with each, given the `(table, trigger, tgenabled)` rows of `pg_trigger`. While one
+/// is off, a tombstone can go without a trace, and with it a delete no laptop got. A shared
+/// schema from before migration 09 has none of them: nothing to say then (it never marked
+/// a removed tombstone).
+pub fn unrecorded_tombstone_removals(
+    triggers: &[(String, String, String)],
+) -> Vec<(String, TriggerProblem)> {
+    let states: Vec<(&str, Option<&str>)> = TOMBSTONE_REMOVAL_TRIGGERS
+        .iter()
+        .map(|name| {
+            let state = triggers
+                .iter()
+                .find(|(t, trigger, _)| t == "tombstones" && trigger == name)
+                .map(|(_, _, state)| state.as_str());
+            (*name, state)
+        })
+        .collect();
+    if states.iter().all(|(_, state)| state.is_none()) {
+        return Vec::new();
+    }
+    states
+        .into_iter()
+        .filter_map(|(name, state)| Some((name.to_string(), trigger_problem(state)?)))
+        .collect()
+}
+
+/// An xid8 watermark is digits only; anything else in the workspace file is refused rather
+/// than spliced into SQL.
 fn checked_xid(xid: &str) -> Result<&str> {
     if !xid.is_empty() && xid.len() <= 20 && xid.bytes().all(|b| b.is_ascii_digit()) {
         Ok(xid)
@@ -1019,6 +1063,73 @@ mod tests {
         assert_eq!(
             unrecorded_writes(&elsewhere).get("prices"),
             Some(&vec![("prices_updated_at".to_string(), Missing)])
+        );
+    }
+
+    #[test]
+    fn a_tombstones_trigger_that_some_writer_can_skip_is_named_once_the_schema_has_them() {
+        let rows = |states: [Option<&str>; 3]| -> Vec<(String, String, String)> {
+            let mut rows = vec![(
+                "tombstones".to_string(),
+                "tombstones_updated_at".to_string(),
+                "A".to_string(),
+            )];
+            for (name, state) in TOMBSTONE_REMOVAL_TRIGGERS.iter().zip(states) {
+                if let Some(state) = state {
+                    rows.push(("tombstones".into(), name.to_string(), state.into()));
+                }
+            }
+            rows
+        };
+        use TriggerProblem::*;
+        type States = [Option<&'static str>; 3];
+        // (the three triggers' states, None when absent; what is wrong)
+        let cases: [(States, Vec<(&str, TriggerProblem)>); 5] = [
+            // A schema from before migration 09.
+            ([None, None, None], vec![]),
+            ([Some("A"), Some("A"), Some("A")], vec![]),
+            (
+                [Some("D"), Some("A"), Some("A")],
+                vec![("tombstones_deleted", Disabled)],
+            ),
+            (
+                [Some("A"), Some("O"), None],
+                vec![
+                    ("tombstones_rewritten", SkippedInReplicaMode),
+                    ("tombstones_truncated", Missing),
+                ],
+            ),
+            (
+                [Some("R"), Some("A"), Some("A")],
+                vec![("tombstones_deleted", OnlyInReplicaMode)],
+            ),
+        ];
+        for (states, want) in cases {
+            let want: Vec<(String, TriggerProblem)> = want
+                .into_iter()
+                .map(|(name, problem)| (name.to_string(), problem))
+                .collect();
+            assert_eq!(
+                unrecorded_tombstone_removals(&rows(states)),
+                want,
+                "{states:?}"
+            );
+        }
+        // The same names on another table are not the tombstones' triggers.
+        let elsewhere: Vec<(String, String, String)> = rows([Some("A"); 3])
+            .into_iter()
+            .map(|(t, name, s)| {
+                let table = if name == "tombstones_deleted" {
+                    "audit_trail".into()
+                } else {
+                    t
+                };
+                (table, name, s)
+            })
+            .collect();
+        assert_eq!(
+            unrecorded_tombstone_removals(&elsewhere),
+            vec![("tombstones_deleted".to_string(), Missing)]
         );
     }
 

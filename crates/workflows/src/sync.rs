@@ -425,23 +425,49 @@ async fn run_once(
 /// Why a table is checked whole while some of its sync triggers do not fire for every writer,
 /// and what puts each right.
 fn unrecorded_writes_note(table: &str, triggers: &[(String, TriggerProblem)]) -> String {
-    let what: Vec<String> = triggers
+    format!(
+        "{table}: {}, so some writes to it may leave no trace for the sync; every sync checks \
+         it whole against Postgres (and pulls it again if it differs) until {}",
+        trigger_problems(triggers),
+        trigger_fixes(table, triggers)
+    )
+}
+
+/// Why the tables that would be checked from their changes are checked whole while a trigger
+/// marking removed tombstones does not fire for every writer, and what puts each right.
+fn unrecorded_tombstone_removals_note(
+    triggers: &[(String, TriggerProblem)],
+    tables: &[&str],
+) -> String {
+    format!(
+        "tombstones: {}, so a tombstone removed meanwhile may leave no trace for the sync, \
+         and with it a delete; every sync checks {} whole against Postgres (and pulls a table \
+         again if it differs) until {}",
+        trigger_problems(triggers),
+        tables.join(", "),
+        trigger_fixes("tombstones", triggers)
+    )
+}
+
+/// `name is disabled, name is missing`.
+fn trigger_problems(triggers: &[(String, TriggerProblem)]) -> String {
+    triggers
         .iter()
         .map(|(name, problem)| format!("{name} {}", problem.describe()))
-        .collect();
-    let fixes: Vec<String> = triggers
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What puts each of `table`'s `triggers` right.
+fn trigger_fixes(table: &str, triggers: &[(String, TriggerProblem)]) -> String {
+    triggers
         .iter()
         .map(|(name, problem)| match problem {
             TriggerProblem::Missing => format!("{name} is created again as migrations/ define it"),
             _ => format!("its owner runs ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}"),
         })
-        .collect();
-    format!(
-        "{table}: {}, so some writes to it may leave no trace for the sync; every sync checks \
-         it whole against Postgres (and pulls it again if it differs) until {}",
-        what.join(", "),
-        fixes.join(" and ")
-    )
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 /// Why a table altered since the last run is checked whole this once.
@@ -973,8 +999,9 @@ impl Run<'_> {
         // A table whose tombstones were pruned since its watermark may have lost a delete
         // this laptop never got; so may every table while the tombstones' own triggers were
         // off (the tombstones table was altered).
+        let tombstone_triggers = &catalog.unrecorded_tombstone_removals;
         let mut pruned = writer.pruned_tables()?;
-        if altered.contains("tombstones") {
+        if altered.contains("tombstones") || !tombstone_triggers.is_empty() {
             pruned.extend(SHARED_TABLES.iter().map(|t| t.name.to_string()));
         }
         let pruned_from_changes: Vec<&str> = from_changes
@@ -983,7 +1010,11 @@ impl Run<'_> {
             .filter(|t| pruned.contains(*t))
             .collect();
         if !pruned_from_changes.is_empty() {
-            notes.push(pruned_note(&pruned_from_changes));
+            notes.push(if tombstone_triggers.is_empty() {
+                pruned_note(&pruned_from_changes)
+            } else {
+                unrecorded_tombstone_removals_note(tombstone_triggers, &pruned_from_changes)
+            });
             from_changes.retain(|t| !pruned.contains(t.name));
         }
         // A table the login sees only in part, written to by anyone since its watermark, may
@@ -1630,6 +1661,23 @@ mod tests {
                 .collect();
             assert_eq!(unrecorded_writes_note("prices", &triggers), want);
         }
+    }
+
+    #[test]
+    fn a_tombstones_trigger_off_is_named_with_its_fix_and_the_tables_checked_whole() {
+        let triggers = vec![
+            ("tombstones_deleted".to_string(), TriggerProblem::Disabled),
+            ("tombstones_truncated".to_string(), TriggerProblem::Missing),
+        ];
+        assert_eq!(
+            unrecorded_tombstone_removals_note(&triggers, &["prices", "positions"]),
+            "tombstones: tombstones_deleted is disabled, tombstones_truncated is missing, so a \
+             tombstone removed meanwhile may leave no trace for the sync, and with it a delete; \
+             every sync checks prices, positions whole against Postgres (and pulls a table \
+             again if it differs) until its owner runs ALTER TABLE tombstones ENABLE ALWAYS \
+             TRIGGER tombstones_deleted and tombstones_truncated is created again as \
+             migrations/ define it"
+        );
     }
 
     #[test]
