@@ -1000,22 +1000,22 @@ impl Run<'_> {
         // this laptop never got; so may every table while the tombstones' own triggers were
         // off (the tombstones table was altered).
         let tombstone_triggers = &catalog.unrecorded_tombstone_removals;
-        let mut pruned = writer.pruned_tables()?;
+        let mut deletes_may_be_missing = writer.pruned_tables()?;
         if altered.contains("tombstones") || !tombstone_triggers.is_empty() {
-            pruned.extend(SHARED_TABLES.iter().map(|t| t.name.to_string()));
+            deletes_may_be_missing.extend(SHARED_TABLES.iter().map(|t| t.name.to_string()));
         }
-        let pruned_from_changes: Vec<&str> = from_changes
+        let checked_whole: Vec<&str> = from_changes
             .iter()
             .map(|t| t.name)
-            .filter(|t| pruned.contains(*t))
+            .filter(|t| deletes_may_be_missing.contains(*t))
             .collect();
-        if !pruned_from_changes.is_empty() {
+        if !checked_whole.is_empty() {
             notes.push(if tombstone_triggers.is_empty() {
-                pruned_note(&pruned_from_changes)
+                pruned_note(&checked_whole)
             } else {
-                unrecorded_tombstone_removals_note(tombstone_triggers, &pruned_from_changes)
+                unrecorded_tombstone_removals_note(tombstone_triggers, &checked_whole)
             });
-            from_changes.retain(|t| !pruned.contains(t.name));
+            from_changes.retain(|t| !deletes_may_be_missing.contains(t.name));
         }
         // A table the login sees only in part, written to by anyone since its watermark, may
         // have had a row moved out of the login's sight: neither in the delta nor deleted, so
