@@ -1696,18 +1696,32 @@ async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
     let Some((url, spec, _)) = seeded("kept-connections").await else {
         return;
     };
-    // The server backends connected to the test database, other than the one asking.
+    // The server backends connected to the test database, other than the one asking. A
+    // backend whose client just left (the seed's, an earlier question's, a terminated one)
+    // stays listed for a moment while it exits: asked until two answers 100 ms apart agree.
     let backends = || async {
-        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-        let pids: Vec<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity
-             WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY pid",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-        conn.close().await.ok();
-        pids
+        let ask = || async {
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            let pids: Vec<i32> = sqlx::query_scalar(
+                "SELECT pid FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() ORDER BY pid",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            conn.close().await.ok();
+            pids
+        };
+        let mut last = ask().await;
+        for _ in 0..50 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let now = ask().await;
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
     };
     let dir = tempfile::tempdir().unwrap();
     let ws = workspace(&dir, "kept.duckdb");
