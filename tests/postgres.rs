@@ -98,8 +98,9 @@ async fn leftovers_of_earlier_test_runs_are_dropped_and_recent_ones_kept() {
 
 /// A firm whose database owner is not a superuser (a managed Postgres) can still apply the
 /// migrations: everything but the event triggers that mark a mirrored table altered (creating
-/// those needs a superuser; the migration warns instead of failing). A sync works as before,
-/// and still sees a sync trigger that is off now.
+/// those needs a superuser; the migration warns instead of failing), and the replacement of
+/// those triggers' functions when a superuser made them (migration 09 warns instead). A sync
+/// works as before, and still sees a sync trigger that is off now.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_owner_who_is_not_a_superuser_migrates_all_but_the_event_triggers() {
     let Some(admin) = testing::admin_url() else {
@@ -133,9 +134,34 @@ async fn an_owner_who_is_not_a_superuser_migrates_all_but_the_event_triggers() {
     );
     let spec = ConnectSpec::new(&owner_url, Some("owner-pass".into()));
     let pool = spec.connect().await.unwrap();
+    // Up to migration 08; then its event trigger functions pass to a superuser, as when a
+    // superuser ran that one: migration 09, which would replace them, leaves them and warns.
+    ballast_pg::MIGRATOR
+        .run_to(20260101000008, &pool)
+        .await
+        .expect("the owner migrates up to 08");
+    testing::execute(
+        &url,
+        "ALTER FUNCTION record_sync_table_altered() OWNER TO postgres;
+         ALTER FUNCTION record_sync_trigger_dropped() OWNER TO postgres;",
+    )
+    .await;
     ballast_pg::migrate(&pool)
         .await
         .expect("the owner migrates");
+    let (pruning, altered_marks_tombstones): (bool, bool) = sqlx::query_as(
+        "SELECT to_regprocedure('sync_prune_tombstones(interval)') IS NOT NULL,
+                prosrc LIKE '%tombstones''::text%'
+         FROM pg_proc WHERE proname = 'record_sync_table_altered'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(pruning, "the rest of migration 09 is applied");
+    assert!(
+        !altered_marks_tombstones,
+        "a superuser's function is left as it was"
+    );
     let data = ballast_sample_data::generate(&DemoConfig::small());
     ballast_pg::seed(&pool, &spec, &data).await.unwrap();
     let event_triggers: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_event_trigger")
