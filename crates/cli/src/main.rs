@@ -335,6 +335,16 @@ enum PgCommand {
         #[arg(long)]
         small: bool,
     },
+    /// Remove the record of rows deleted more than --keep-days ago (as the owner of
+    /// `tombstones`, e.g. daily from cron). A laptop that last synced before then checks the
+    /// tables concerned whole at its next sync, so it still loses the rows deleted meanwhile.
+    PruneTombstones {
+        #[arg(long, env = "BALLAST_PG_URL")]
+        url: String,
+        /// Keep the tombstones of the last N days (at least 1).
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+        keep_days: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -655,6 +665,22 @@ fn main() -> Result<()> {
                 anyhow::Ok(())
             })?;
             println!("migrated {}", spec.display_url());
+        }
+        Command::Pg(PgCommand::PruneTombstones { url, keep_days }) => {
+            let spec = ConnectSpec::new(&url, None);
+            let pruned = runtime()?.block_on(async {
+                let pool = spec.connect().await?;
+                anyhow::Ok(ballast_pg::prune_tombstones(&pool, &spec, keep_days).await?)
+            })?;
+            println!(
+                "pruned {pruned} {} older than {keep_days} days from {}",
+                if pruned == 1 {
+                    "tombstone"
+                } else {
+                    "tombstones"
+                },
+                spec.display_url()
+            );
         }
         Command::Pg(PgCommand::Seed { url, small }) => {
             let spec = ConnectSpec::new(&url, None);

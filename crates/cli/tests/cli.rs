@@ -367,6 +367,59 @@ fn pg_migrate_seed_and_sync_from_the_command_line() {
     // Seeding twice is refused by the unique keys and changes nothing.
     let again = ballast(&["pg", "seed", "--url", &url, "--small"], None);
     assert!(!again.status.success());
+
+    // The owner prunes the record of deletes older than 30 days (one, dated 40 days back);
+    // the laptop, which never got that delete, still loses the row at its next sync.
+    runtime.block_on(ballast_pg::testing::execute(
+        &url,
+        "DELETE FROM fund_flows WHERE id = (SELECT id FROM fund_flows ORDER BY id LIMIT 1);
+         UPDATE tombstones SET deleted_at = now() - interval '40 days';",
+    ));
+    let pruned = ok(&["pg", "prune-tombstones", "--url", &url]);
+    assert!(
+        pruned.starts_with("pruned 1 tombstone older than 30 days from postgres://"),
+        "{pruned}"
+    );
+    let refused = ballast(
+        &["pg", "prune-tombstones", "--url", &url, "--keep-days", "0"],
+        None,
+    );
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("0 is not in 1.."),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let fund_flows_rows = || -> i64 {
+        let status: Value =
+            serde_json::from_str(&ok(&["status", "--db", db.to_str().unwrap(), "--json"])).unwrap();
+        status["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == "fund_flows")
+            .unwrap()["rows"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = fund_flows_rows();
+    let after_pruning: Value = serde_json::from_str(&ok(&[
+        "sync",
+        "--url",
+        &url,
+        "--db",
+        db.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    let fund_flows = after_pruning["verification"]["checked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["table"] == "fund_flows")
+        .unwrap();
+    assert!(fund_flows["repaired"].is_string(), "{after_pruning}");
+    assert_eq!(fund_flows_rows(), before - 1);
 }
 
 fn keychain_available() -> bool {

@@ -383,6 +383,18 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
     })
 }
 
+/// Remove the tombstones recorded more than `keep_days` days ago (`sync_prune_tombstones`,
+/// migration `…09_tombstone_pruning.sql`, which keeps at least a day; the login must own
+/// `tombstones`), returning how many went. The tables that lost some are marked, so a laptop
+/// that last synced before the pruning checks them whole at its next sync.
+pub async fn prune_tombstones(pool: &PgPool, spec: &ConnectSpec, keep_days: u32) -> Result<i64> {
+    sqlx::query_scalar("SELECT sync_prune_tombstones(make_interval(days => $1))")
+        .bind(i32::try_from(keep_days).unwrap_or(i32::MAX))
+        .fetch_one(pool)
+        .await
+        .map_err(|e| spec.query_error("pruning tombstones", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
