@@ -376,6 +376,8 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
     testing::execute(&url, &format!("DROP OWNED BY {login}; DROP ROLE {login};")).await;
 }
 
+/// Writes stamp `updated_at` and deletes leave a tombstone in the shared table, whoever
+/// deletes and whatever their session holds (migration 10); money is never a float.
 #[tokio::test(flavor = "multi_thread")]
 async fn updates_stamp_updated_at_and_deletes_leave_tombstones() {
     let Some((url, spec, data)) = seeded("triggers").await else {
@@ -401,12 +403,24 @@ async fn updates_stamp_updated_at_and_deletes_leave_tombstones() {
             .await
             .unwrap();
     assert!(after > before);
-    sqlx::query("DELETE FROM risk_limits WHERE id = $1::uuid")
-        .bind(risk_limit)
-        .execute(&pool)
+    // A PM deletes, in a session that has a temporary table named like the shared one (which
+    // comes first in its search path): the tombstone still lands in the shared table.
+    let mut pm = spec.connect_one().await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET ROLE pm_role;
+         CREATE TEMPORARY TABLE tombstones (table_name text, row_id uuid);
+         DELETE FROM risk_limits WHERE id = '{risk_limit}';"
+    )))
+    .execute(&mut pm)
+    .await
+    .unwrap();
+    let diverted: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_temp.tombstones")
+        .fetch_one(&mut pm)
         .await
         .unwrap();
-    let row = sqlx::query("SELECT table_name, row_id::text AS row_id FROM tombstones")
+    assert_eq!(diverted, 0);
+    pm.close().await.unwrap();
+    let row = sqlx::query("SELECT table_name, row_id::text AS row_id FROM public.tombstones")
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -559,7 +573,7 @@ async fn removing_tombstones_leaves_a_marker_for_each_table_that_lost_some() {
     // What a statement returns (`None`: no value) or a part of the error it gives.
     type Outcome = Result<Option<i64>, &'static str>;
     // (statement, its outcome, the tables it marks)
-    let cases: [(&str, Outcome, Vec<&str>); 7] = [
+    let cases: [(&str, Outcome, Vec<&str>); 8] = [
         (
             "SELECT sync_prune_tombstones('1 hour')",
             Err("keeps at least a day of tombstones"),
@@ -585,6 +599,13 @@ async fn removing_tombstones_leaves_a_marker_for_each_table_that_lost_some() {
         ),
         (
             "SET ROLE pm_role; DELETE FROM tombstones",
+            Err("permission denied for table tombstones"),
+            vec![],
+        ),
+        // Nor may it forge one.
+        (
+            "SET ROLE pm_role;
+             INSERT INTO tombstones (table_name, row_id) VALUES ('prices', gen_random_uuid())",
             Err("permission denied for table tombstones"),
             vec![],
         ),
