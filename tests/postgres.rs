@@ -1,6 +1,6 @@
 //! Against a real Postgres (a fresh database per test in the cluster `DATABASE_URL` names):
 //! the shared schema (its triggers, the markers DDL and pruned tombstones leave for the sync),
-//! migrations by an owner who is not a superuser, the demo seed, a full sync into a real
+//! migrations by an owner who is not a superuser or into a database not in UTF8, the demo seed, a full sync into a real
 //! DuckDB file, row-level security for limited partners, and clear, secret-free errors when
 //! Postgres cannot be reached.
 
@@ -196,6 +196,47 @@ async fn an_owner_who_is_not_a_superuser_migrates_all_but_the_event_triggers() {
     drop(ws);
     testing::execute(&admin, &format!("DROP DATABASE {database} WITH (FORCE)")).await;
     testing::execute(&admin, &format!("DROP ROLE {owner}")).await;
+}
+
+/// A database in another encoding than UTF8 (LATIN1 here) is refused with a clear error
+/// before any migration is applied: Postgres could not store the migrations' text, and a
+/// half-migrated database would be left otherwise.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_not_in_utf8_is_refused_before_any_migration() {
+    let Some(admin) = testing::admin_url() else {
+        return;
+    };
+    let url = testing::fresh_database(&admin, "latin1").await;
+    let name = url
+        .rsplit('/')
+        .next()
+        .and_then(|tail| tail.split('?').next())
+        .unwrap()
+        .to_string();
+    testing::execute(&admin, &format!("DROP DATABASE {name}")).await;
+    testing::execute(
+        &admin,
+        &format!(
+            "CREATE DATABASE {name} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' \
+             TEMPLATE template0"
+        ),
+    )
+    .await;
+    let pool = ConnectSpec::new(&url, None).connect().await.unwrap();
+    let error = ballast_pg::migrate(&pool).await.unwrap_err().to_string();
+    assert!(
+        error.contains("the database's encoding is LATIN1, and Ballast's shared schema needs UTF8")
+            && error.ends_with("Nothing was applied"),
+        "{error}"
+    );
+    let applied: (bool, bool) = sqlx::query_as(
+        "SELECT to_regclass('_sqlx_migrations') IS NOT NULL, to_regclass('tombstones') IS NOT NULL",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(applied, (false, false));
+    pool.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -368,8 +368,24 @@ fn split_userinfo_password(url: &str) -> (String, Option<String>) {
     }
 }
 
-/// Apply every pending migration in `migrations/`, in name order.
+/// Apply every pending migration in `migrations/`, in name order, to a UTF8 database.
+///
+/// Another encoding is refused before anything is applied: Postgres converts every statement
+/// from the connection's UTF-8 into the database's encoding, and the migrations' comments hold
+/// characters (`…`) that LATIN1 and the like cannot store, so migration 06 would fail with
+/// the first five applied.
 pub async fn migrate(pool: &PgPool) -> Result<()> {
+    let encoding: String = sqlx::query_scalar("SELECT current_setting('server_encoding')")
+        .fetch_one(pool)
+        .await
+        .map_err(|e| PgError::Migrate(error_text(&e)))?;
+    if encoding != "UTF8" {
+        return Err(PgError::Migrate(format!(
+            "the database's encoding is {encoding}, and Ballast's shared schema needs UTF8 \
+             (its migrations hold characters {encoding} cannot store); create the database \
+             with ENCODING 'UTF8' TEMPLATE template0 and migrate that. Nothing was applied"
+        )));
+    }
     MIGRATOR.run(pool).await.map_err(|e| {
         PgError::Migrate(match &e {
             sqlx::migrate::MigrateError::Execute(inner) => {
