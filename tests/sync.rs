@@ -1098,6 +1098,39 @@ async fn writes_made_while_a_sync_trigger_was_off_are_found_and_repaired() {
     assert_mirrors_equal(&ws, &spec).await;
 }
 
+/// A row whose id an `UPDATE` changes leaves its old id behind as surely as a delete: the
+/// laptop drops the old id and takes the new one, in a table checked from its changes too.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_row_given_a_new_id_leaves_its_old_id_on_no_laptop() {
+    let _serial = SERIAL.lock().await;
+    let Some((url, spec, _data, _dir, ws)) =
+        synced_checking_every_table_from_its_changes("rekeyed").await
+    else {
+        return;
+    };
+    sql(
+        &url,
+        "UPDATE fx_rates SET id = gen_random_uuid()
+         WHERE id = (SELECT id FROM fx_rates ORDER BY id LIMIT 1);
+         UPDATE positions SET id = gen_random_uuid(), quantity = quantity + 1
+         WHERE id IN (SELECT id FROM positions ORDER BY id LIMIT 2);",
+    )
+    .await;
+    let summary = sync(&ws, &spec).await;
+    assert!(summary.notes.is_empty(), "{:?}", summary.notes);
+    for check in &summary.verification.checked {
+        assert!(check.from_changes, "{}", check.table);
+        assert!(
+            check.repaired.is_none(),
+            "{}: {:?}",
+            check.table,
+            check.repaired
+        );
+    }
+    assert_eq!(summary.rows_deleted, 3);
+    assert_mirrors_equal(&ws, &spec).await;
+}
+
 /// Tombstones pruned from the shared database (`sync_prune_tombstones`) leave a marker per
 /// table that lost some: a laptop whose last run came before the pruning checks those tables
 /// whole, so the deletes it never got still leave it; a laptop that had them loses nothing
