@@ -1,9 +1,10 @@
 //! Incremental sync against a real Postgres (a fresh database per test) into real DuckDB
-//! files: only changes travel, stragglers, deletes and truncates arrive, one snapshot per run,
-//! every table is verified on every run (large ones from their changes) and tampered mirrors
-//! are repaired, a full verification reclaims the space deletes left, a login allowed one
-//! connection syncs on it, row-level security changes are followed, schema drift is reported,
-//! cancel and failures leave the workspace as it was, and the outbox delivers exactly once.
+//! files: only changes travel, stragglers, deletes (pruned ones and changed ids included) and
+//! truncates arrive, one snapshot per run, every table is verified on every run (large ones
+//! from their changes) and tampered mirrors are repaired, a full verification reclaims the
+//! space deletes left, a login allowed one connection syncs on it, row-level security changes
+//! are followed, schema drift is reported, cancel and failures leave the workspace as it was,
+//! and the outbox delivers exactly once.
 //!
 //! Transaction ids are cluster-wide, so a test's exact "rows in" counts would shift if another
 //! test's transaction were open during its snapshot: the tests of this file run one at a time.
