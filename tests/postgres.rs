@@ -361,6 +361,20 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
             .unwrap();
         assert_eq!(written, ["trades"], "temporary trades: {temporary_trades}");
     }
+    // Deletes in a table it reads leave tombstones it sees; in one it does not (trades), none
+    // it sees, the temporary `trades` above notwithstanding (migration 12).
+    testing::execute(
+        &url,
+        "DELETE FROM fx_rates WHERE id = (SELECT id FROM fx_rates ORDER BY id LIMIT 1);
+         DELETE FROM trades WHERE id = (SELECT id FROM trades ORDER BY id LIMIT 1);",
+    )
+    .await;
+    let tombstones: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT table_name FROM public.tombstones ORDER BY 1")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(tombstones, ["fx_rates"]);
     drop(conn);
     pool.close().await;
 
