@@ -320,29 +320,24 @@ fn pg_migrate_seed_and_sync_from_the_command_line() {
     ok(&["pg", "seed", "--url", &url, "--small"]);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("synced.duckdb");
-    let summary: Value = serde_json::from_str(&ok(&[
-        "sync",
-        "--url",
-        &url,
-        "--db",
-        db.to_str().unwrap(),
-        "--json",
-    ]))
-    .unwrap();
+    let sync = || -> Value {
+        serde_json::from_str(&ok(&[
+            "sync",
+            "--url",
+            &url,
+            "--db",
+            db.to_str().unwrap(),
+            "--json",
+        ]))
+        .unwrap()
+    };
+    let summary = sync();
     assert!(summary["rows_in"].as_i64().unwrap() > 1000);
     assert_eq!(summary["tables"], 14);
     assert_eq!(summary["verification"]["full"], true);
     assert_eq!(summary["verification"]["nav_totals_match"], true);
     // Nothing changed: the second run brings nothing and deletes nothing.
-    let again: Value = serde_json::from_str(&ok(&[
-        "sync",
-        "--url",
-        &url,
-        "--db",
-        db.to_str().unwrap(),
-        "--json",
-    ]))
-    .unwrap();
+    let again = sync();
     assert_eq!(
         (again["rows_in"].as_i64(), again["rows_deleted"].as_i64()),
         (Some(0), Some(0))
@@ -403,15 +398,7 @@ fn pg_migrate_seed_and_sync_from_the_command_line() {
             .unwrap()
     };
     let before = fund_flows_rows();
-    let after_pruning: Value = serde_json::from_str(&ok(&[
-        "sync",
-        "--url",
-        &url,
-        "--db",
-        db.to_str().unwrap(),
-        "--json",
-    ]))
-    .unwrap();
+    let after_pruning = sync();
     let fund_flows = after_pruning["verification"]["checked"]
         .as_array()
         .unwrap()

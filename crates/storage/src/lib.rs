@@ -25,7 +25,7 @@ pub use outbox::{backoff, OutboxCounts, OutboxItem};
 pub use scenarios::{SavedScenario, ScenarioRun, ScenarioSummary};
 pub use sync::{
     read_csv, LoadCounts, MirrorFigures, MirrorReader, RecordBatch, SyncInputs, SyncWriter,
-    TableState, TableSyncState,
+    TableState, TableSyncState, TombstoneMarkers,
 };
 
 #[derive(Debug, Error)]

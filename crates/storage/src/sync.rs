@@ -236,6 +236,29 @@ fn read_sync_states(conn: &Connection) -> Result<BTreeMap<String, TableSyncState
     Ok(rows.collect::<std::result::Result<_, _>>()?)
 }
 
+/// The tombstone Postgres leaves for a `TRUNCATE` (migration `…05`): the nil id.
+const TRUNCATED_MARKER: &str = "00000000-0000-0000-0000-000000000000";
+/// The tombstone an `ALTER TABLE`, `CREATE` or `DROP TRIGGER` leaves (migration `…08`): the
+/// largest uuid.
+const ALTERED_MARKER: &str = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+/// The tombstone removing or rewriting tombstones leaves (migration `…09`): the uuid just
+/// below the largest. None of the three is ever a row's: gen_random_uuid() sets version bits.
+const PRUNED_MARKER: &str = "ffffffff-ffff-ffff-ffff-fffffffffffe";
+
+/// Tables named by marker tombstones since the watermark.
+#[derive(Debug, Default)]
+pub struct TombstoneMarkers {
+    /// Emptied by `TRUNCATE`: a delta cannot say which rows went, so they are pulled in full.
+    pub truncated: std::collections::BTreeSet<String>,
+    /// Altered (`ALTER TABLE`, `CREATE` or `DROP TRIGGER`; `tombstones` itself included): their
+    /// sync triggers may have been off meanwhile, so their changes cannot be trusted to be
+    /// complete.
+    pub altered: std::collections::BTreeSet<String>,
+    /// Their tombstones were pruned or rewritten: a delete recorded before may never reach
+    /// this laptop, so their changes cannot be trusted to be complete.
+    pub pruned: std::collections::BTreeSet<String>,
+}
+
 /// The checksum figures of the rows one statement removed or wrote, summed exactly from what
 /// its `RETURNING` clause hands back: `updated_at` in microseconds and each money/quantity
 /// column as the integer mantissa of its `DECIMAL(38,10)` (so no figure is rounded on the
@@ -405,37 +428,28 @@ impl SyncWriter {
             })? as u64)
     }
 
-    /// Tables Postgres emptied with `TRUNCATE` since the watermark (a tombstone with the nil
-    /// id): a delta cannot say which rows went, so they are pulled in full.
-    pub fn truncated_tables(&self) -> Result<std::collections::BTreeSet<String>> {
-        self.marked_tables("00000000-0000-0000-0000-000000000000")
-    }
-
-    /// Tables altered since the watermark (`ALTER TABLE`, `CREATE` or `DROP TRIGGER`: a
-    /// tombstone with the largest uuid, migration `…08_sync_ddl_markers.sql`): their sync
-    /// triggers may have been off meanwhile, so their changes cannot be trusted to be
-    /// complete.
-    pub fn altered_tables(&self) -> Result<std::collections::BTreeSet<String>> {
-        self.marked_tables("ffffffff-ffff-ffff-ffff-ffffffffffff")
-    }
-
-    /// Tables whose tombstones were pruned or rewritten since the watermark (a tombstone with
-    /// the uuid just below the largest, migration `…09_tombstone_pruning.sql`): a delete
-    /// recorded before the pruning may never reach this laptop, so their changes cannot be
-    /// trusted to be complete.
-    pub fn pruned_tables(&self) -> Result<std::collections::BTreeSet<String>> {
-        self.marked_tables("ffffffff-ffff-ffff-ffff-fffffffffffe")
-    }
-
-    fn marked_tables(&self, marker: &str) -> Result<std::collections::BTreeSet<String>> {
+    /// The tables each marker tombstone names since the watermark, read in one pass over the
+    /// run's tombstones ([`TombstoneMarkers`]).
+    pub fn tombstone_markers(&self) -> Result<TombstoneMarkers> {
+        let mut markers = TombstoneMarkers::default();
         if self.tombstoned.is_empty() {
-            return Ok(Default::default());
+            return Ok(markers);
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT DISTINCT table_name FROM sync_tombstones WHERE row_id = ?::UUID")?;
-        let tables = stmt.query_map([marker], |r| r.get::<_, String>(0))?;
-        Ok(tables.collect::<std::result::Result<_, _>>()?)
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT DISTINCT row_id::VARCHAR, table_name FROM sync_tombstones
+             WHERE row_id IN ('{TRUNCATED_MARKER}', '{ALTERED_MARKER}', '{PRUNED_MARKER}')"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for row in rows {
+            let (marker, table) = row?;
+            let tables = match marker.as_str() {
+                TRUNCATED_MARKER => &mut markers.truncated,
+                ALTERED_MARKER => &mut markers.altered,
+                _ => &mut markers.pruned,
+            };
+            tables.insert(table);
+        }
+        Ok(markers)
     }
 
     /// Replace the table's rows with those of the file (every row Postgres shows; an empty

@@ -946,10 +946,11 @@ impl Run<'_> {
             writer.load_tombstones(&tombstones)?;
         }
         // A TRUNCATE left one nil-id tombstone: that table comes over whole.
-        let truncated = writer.truncated_tables()?;
+        let markers = writer.tombstone_markers()?;
+        let truncated = &markers.truncated;
         // A table whose sync triggers are off now, or may have been since its watermark (it
         // was altered), may have had writes that left no trace: it is summed whole.
-        let altered = writer.altered_tables()?;
+        let altered = &markers.altered;
         let since_for = |table: &str| -> Option<String> {
             if truncated.contains(table) {
                 None
@@ -1000,7 +1001,7 @@ impl Run<'_> {
         // this laptop never got; so may every table while the tombstones' own triggers were
         // off (the tombstones table was altered).
         let tombstone_triggers = &catalog.unrecorded_tombstone_removals;
-        let mut deletes_may_be_missing = writer.pruned_tables()?;
+        let mut deletes_may_be_missing = markers.pruned.clone();
         if altered.contains("tombstones") || !tombstone_triggers.is_empty() {
             deletes_may_be_missing.extend(SHARED_TABLES.iter().map(|t| t.name.to_string()));
         }
