@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use ballast_engine::kpi::KpiConfig;
 use ballast_engine::schema::SHARED_TABLES;
+use ballast_pg::snapshot::TriggerProblem;
 use ballast_pg::{testing, ConnectSpec};
 use ballast_sample_data::DemoConfig;
 use ballast_storage::Workspace;
@@ -100,7 +101,8 @@ async fn leftovers_of_earlier_test_runs_are_dropped_and_recent_ones_kept() {
 /// migrations: everything but the event triggers that mark a mirrored table altered (creating
 /// those needs a superuser; the migration warns instead of failing), and the replacement of
 /// those triggers' functions when a superuser made them (migration 09 warns instead). A sync
-/// works as before, and still sees a sync trigger that is off now.
+/// works as before, still sees a sync trigger that is off now, and says every time that the
+/// event triggers are missing (or off) until a superuser runs `SELECT sync_watch_ddl()`.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_owner_who_is_not_a_superuser_migrates_all_but_the_event_triggers() {
     let Some(admin) = testing::admin_url() else {
@@ -193,6 +195,81 @@ async fn an_owner_who_is_not_a_superuser_migrates_all_but_the_event_triggers() {
         "{:?}",
         summary.notes
     );
+    // Every sync says the event triggers are missing, and what puts them right.
+    let unwatched_note = |notes: &[String]| -> Option<String> {
+        notes
+            .iter()
+            .find(|n| n.starts_with("Postgres' event triggers that mark a mirrored table altered"))
+            .cloned()
+    };
+    let note = unwatched_note(&summary.notes).expect("the missing event triggers are noted");
+    assert!(
+        note.contains("(sync_table_altered is missing, sync_trigger_dropped is missing)")
+            && note.contains("SELECT sync_watch_ddl()")
+            && note.contains("once the last is 24 hours old"),
+        "{note}"
+    );
+    // The owner cannot put them in place; a superuser can, at any time.
+    let owner_pool = spec.connect().await.unwrap();
+    assert_eq!(
+        ballast_pg::unwatched_ddl(&owner_pool, &spec).await.unwrap(),
+        vec![
+            ("sync_table_altered".to_string(), TriggerProblem::Missing),
+            ("sync_trigger_dropped".to_string(), TriggerProblem::Missing)
+        ]
+    );
+    let refused = sqlx::query("SELECT sync_watch_ddl()")
+        .execute(&owner_pool)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("permission denied"), "{refused}");
+    let superuser = ConnectSpec::new(&url, None).connect().await.unwrap();
+    let watch = || async {
+        sqlx::query_scalar::<_, String>("SELECT sync_watch_ddl()")
+            .fetch_one(&superuser)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        watch().await,
+        "created sync_table_altered, created sync_trigger_dropped"
+    );
+    sqlx::query("ALTER EVENT TRIGGER sync_table_altered DISABLE")
+        .execute(&superuser)
+        .await
+        .unwrap();
+    let summary = workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |_| {})
+        .await
+        .unwrap();
+    let note = unwatched_note(&summary.notes).expect("a disabled event trigger is noted");
+    assert!(note.contains("(sync_table_altered is disabled)"), "{note}");
+    assert_eq!(watch().await, "enabled sync_table_altered");
+    assert_eq!(watch().await, "both event triggers were in place already");
+    assert!(ballast_pg::unwatched_ddl(&owner_pool, &spec)
+        .await
+        .unwrap()
+        .is_empty());
+    // In place, they mark the table the owner alters: it is checked whole once, with no note
+    // about the event triggers.
+    sqlx::query("ALTER TABLE prices ENABLE ALWAYS TRIGGER prices_updated_at")
+        .execute(&owner_pool)
+        .await
+        .unwrap();
+    let summary = workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(unwatched_note(&summary.notes), None, "{:?}", summary.notes);
+    assert!(
+        summary
+            .notes
+            .iter()
+            .any(|n| n.starts_with("prices was altered since the last sync")),
+        "{:?}",
+        summary.notes
+    );
+    owner_pool.close().await;
+    superuser.close().await;
     drop(ws);
     testing::execute(&admin, &format!("DROP DATABASE {database} WITH (FORCE)")).await;
     testing::execute(&admin, &format!("DROP ROLE {owner}")).await;
@@ -592,7 +669,9 @@ async fn altering_a_mirrored_table_or_its_triggers_leaves_a_marker_for_the_sync(
 /// Migration 09: tombstones may be pruned (`sync_prune_tombstones`, by their owner), and
 /// whatever removes or rewrites any leaves, in the same transaction, one marker (uuid `…fffe`)
 /// per mirrored table that lost some, which a sync behind it reads as "check this table
-/// whole". A PM's login may not remove them at all.
+/// whole". Since migration 14 each says how far the ones its table lost reached (the newest
+/// `sync_xid` among them; unknown after a `TRUNCATE`), so a laptop that had read them all
+/// need not. A PM's login may not remove them at all.
 #[tokio::test(flavor = "multi_thread")]
 async fn removing_tombstones_leaves_a_marker_for_each_table_that_lost_some() {
     let Some((_url, spec, _data)) = seeded("tombstone_markers").await else {
@@ -628,7 +707,7 @@ async fn removing_tombstones_leaves_a_marker_for_each_table_that_lost_some() {
     // What a statement returns (`None`: no value) or a part of the error it gives.
     type Outcome = Result<Option<i64>, &'static str>;
     // (statement, its outcome, the tables it marks)
-    let cases: [(&str, Outcome, Vec<&str>); 8] = [
+    let cases: [(&str, Outcome, Vec<&str>); 10] = [
         (
             "SELECT sync_prune_tombstones('1 hour')",
             Err("keeps at least a day of tombstones"),
@@ -669,9 +748,35 @@ async fn removing_tombstones_leaves_a_marker_for_each_table_that_lost_some() {
             Ok(None),
             vec!["fx_rates"],
         ),
+        // Altering tombstones leaves the altered marker for it (migration 08's event
+        // triggers); removing that marker leaves a pruning one for it.
+        (
+            "ALTER TABLE tombstones ALTER COLUMN deleted_at SET DEFAULT clock_timestamp()",
+            Ok(None),
+            vec![],
+        ),
+        (
+            "DELETE FROM tombstones WHERE table_name = 'tombstones'",
+            Ok(None),
+            vec!["tombstones"],
+        ),
         ("TRUNCATE tombstones", Ok(None), every_table.clone()),
     ];
+    // Every tombstone as (id, table, sync_xid): what a statement removed or rewrote is what
+    // is gone from this afterwards.
+    let every_tombstone = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (uuid::Uuid, String, String)>(
+                "SELECT id, table_name, sync_xid::text FROM tombstones",
+            )
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
     for (statement, outcome, marked) in cases {
+        let existing = every_tombstone().await;
         let before: String =
             sqlx::query_scalar("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
                 .fetch_one(&pool)
@@ -696,8 +801,8 @@ async fn removing_tombstones_leaves_a_marker_for_each_table_that_lost_some() {
             (Err(e), Err(want)) => assert!(e.to_string().contains(want), "{statement}: {e}"),
             (ran, want) => panic!("{statement}: got {ran:?}, want {want:?}"),
         }
-        let markers: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT table_name FROM tombstones
+        let markers: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT table_name, removed_through::text FROM tombstones
              WHERE row_id = 'ffffffff-ffff-ffff-ffff-fffffffffffe' AND sync_xid >= $1::xid8
              ORDER BY table_name",
         )
@@ -705,7 +810,19 @@ async fn removing_tombstones_leaves_a_marker_for_each_table_that_lost_some() {
         .fetch_all(&pool)
         .await
         .unwrap();
-        let mut want: Vec<String> = marked.iter().map(|t| t.to_string()).collect();
+        let after = every_tombstone().await;
+        let mut want: Vec<(String, Option<String>)> = marked
+            .iter()
+            .map(|table| {
+                let reach = existing
+                    .iter()
+                    .filter(|t| t.1 == *table && !after.contains(t))
+                    .map(|t| t.2.parse::<u64>().unwrap())
+                    .max()
+                    .filter(|_| !statement.starts_with("TRUNCATE"));
+                (table.to_string(), reach.map(|x| x.to_string()))
+            })
+            .collect();
         want.sort();
         assert_eq!(markers, want, "{statement}");
     }

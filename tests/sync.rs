@@ -1133,9 +1133,11 @@ async fn a_row_given_a_new_id_leaves_its_old_id_on_no_laptop() {
 }
 
 /// Tombstones pruned from the shared database (`sync_prune_tombstones`) leave a marker per
-/// table that lost some: a laptop whose last run came before the pruning checks those tables
-/// whole, so the deletes it never got still leave it; a laptop that had them loses nothing
-/// and repairs nothing; the run after goes back to checking from changes.
+/// table that lost some, saying how far they reached: a laptop whose last run came before
+/// some of them checks those tables whole, so the deletes it never got still leave it; a
+/// laptop that had the deletes but not every removed tombstone (here, their rewritten
+/// versions) checks whole and repairs nothing; one that had read every tombstone removed
+/// checks from changes as usual. The run after goes back to checking from changes.
 #[tokio::test(flavor = "multi_thread")]
 async fn deletes_whose_tombstones_were_pruned_still_leave_a_laptop_behind() {
     let _serial = SERIAL.lock().await;
@@ -1150,20 +1152,29 @@ async fn deletes_whose_tombstones_were_pruned_still_leave_a_laptop_behind() {
          DELETE FROM portfolio_nav WHERE id = (SELECT id FROM portfolio_nav ORDER BY id LIMIT 1);",
     )
     .await;
-    // This laptop gets the deletes before the pruning.
-    let current = workspace(&dir, "current.duckdb");
-    current
-        .set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
-        .unwrap();
-    sync(&current, &spec).await;
-    sync(&current, &spec).await;
-    // Forty days on, the owner prunes what is older than thirty.
+    let laptop = |name: &str| {
+        let ws = workspace(&dir, name);
+        ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
+            .unwrap();
+        ws
+    };
+    // This laptop gets the deletes, then sleeps through what follows.
+    let between = laptop("between.duckdb");
+    sync(&between, &spec).await;
+    sync(&between, &spec).await;
+    // Forty days on (the tombstones backdated: an owner's rewrite, itself marked, with how
+    // far the rewritten ones reached).
     sql(
         &url,
-        "UPDATE tombstones SET deleted_at = now() - interval '40 days';
-         SELECT sync_prune_tombstones('30 days');",
+        "UPDATE tombstones SET deleted_at = now() - interval '40 days'",
     )
     .await;
+    // This one syncs daily: it has read every tombstone, rewritten ones included.
+    let current = laptop("current.duckdb");
+    sync(&current, &spec).await;
+    sync(&current, &spec).await;
+    // The owner prunes what is older than thirty days.
+    sql(&url, "SELECT sync_prune_tombstones('30 days')").await;
     let gone: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM tombstones WHERE row_id <> 'ffffffff-ffff-ffff-ffff-fffffffffffe'",
     )
@@ -1175,13 +1186,27 @@ async fn deletes_whose_tombstones_were_pruned_still_leave_a_laptop_behind() {
     let want_note = "tombstones (Postgres' record of deleted rows) were pruned, or their table \
                      altered, since the last sync, so a delete might not have reached this \
                      laptop: positions, portfolio_nav were checked whole against Postgres";
-    // (laptop, whether it must pull the two tables again)
-    for (ws, repaired) in [(&behind, true), (&current, false)] {
+    // (laptop, whether it checks the two tables whole, whether it must pull them again)
+    for (ws, checked_whole, repaired) in [
+        (&behind, true, true),
+        (&between, true, false),
+        (&current, false, false),
+    ] {
         let summary = sync(ws, &spec).await;
-        assert_eq!(summary.notes, vec![want_note.to_string()]);
+        let want_notes: Vec<String> = if checked_whole {
+            vec![want_note.to_string()]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(summary.notes, want_notes);
         for check in &summary.verification.checked {
             let pruned = ["positions", "portfolio_nav"].contains(&check.table.as_str());
-            assert_eq!(check.from_changes, !pruned, "{}", check.table);
+            assert_eq!(
+                check.from_changes,
+                !(pruned && checked_whole),
+                "{}",
+                check.table
+            );
             assert_eq!(
                 check.repaired.is_some(),
                 pruned && repaired,

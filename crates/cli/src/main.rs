@@ -659,12 +659,18 @@ fn main() -> Result<()> {
         }
         Command::Pg(PgCommand::Migrate { url }) => {
             let spec = ConnectSpec::new(&url, None);
-            runtime()?.block_on(async {
+            let unwatched = runtime()?.block_on(async {
                 let pool = spec.connect().await?;
                 ballast_pg::migrate(&pool).await?;
-                anyhow::Ok(())
+                anyhow::Ok(ballast_pg::unwatched_ddl(&pool, &spec).await?)
             })?;
             println!("migrated {}", spec.display_url());
+            if !unwatched.is_empty() {
+                eprintln!(
+                    "warning: {}",
+                    ballast_pg::snapshot::unwatched_ddl_text(&unwatched)
+                );
+            }
         }
         Command::Pg(PgCommand::PruneTombstones { url, keep_days }) => {
             let spec = ConnectSpec::new(&url, None);

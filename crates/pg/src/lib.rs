@@ -399,6 +399,31 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
     })
 }
 
+/// The event triggers marking an altered table that are missing or off in the database
+/// ([`snapshot::unwatched_ddl`]), so `ballast pg migrate` can say what a superuser should
+/// run; empty before migration `…08_sync_ddl_markers.sql`.
+pub async fn unwatched_ddl(
+    pool: &PgPool,
+    spec: &ConnectSpec,
+) -> Result<Vec<(String, snapshot::TriggerProblem)>> {
+    let applied: bool =
+        sqlx::query_scalar("SELECT to_regprocedure('record_sync_table_altered()') IS NOT NULL")
+            .fetch_one(pool)
+            .await
+            .map_err(|e| spec.query_error("reading the event triggers", e))?;
+    if !applied {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT evtname::text, evtenabled::text FROM pg_event_trigger WHERE evtname = ANY($1)",
+    )
+    .bind(&snapshot::DDL_EVENT_TRIGGERS[..])
+    .fetch_all(pool)
+    .await
+    .map_err(|e| spec.query_error("reading the event triggers", e))?;
+    Ok(snapshot::unwatched_ddl(&rows))
+}
+
 /// Remove the tombstones recorded more than `keep_days` days ago (`sync_prune_tombstones`,
 /// migration `…09_tombstone_pruning.sql`, which keeps at least a day; the login must own
 /// `tombstones`), returning how many went. The tables that lost some are marked, so a laptop

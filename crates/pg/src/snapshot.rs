@@ -50,6 +50,9 @@ pub struct Catalog {
     /// The triggers marking removed tombstones that do not fire for every writer
     /// ([`unrecorded_tombstone_removals`]): no table can be checked from its changes.
     pub unrecorded_tombstone_removals: Vec<(String, TriggerProblem)>,
+    /// The event triggers marking an altered table ([`DDL_EVENT_TRIGGERS`]) that are missing
+    /// or off, with what is wrong with each ([`unwatched_ddl`]); empty before migration 08.
+    pub unwatched_ddl: Vec<(String, TriggerProblem)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -379,7 +382,13 @@ impl Snapshot {
                 FROM pg_trigger t
                 JOIN pg_class c ON c.oid = t.tgrelid
                 JOIN pg_namespace n ON n.oid = c.relnamespace
-                WHERE n.nspname = 'public' AND NOT t.tgisinternal)::text AS triggers",
+                WHERE n.nspname = 'public' AND NOT t.tgisinternal)::text AS triggers,
+               -- The event triggers that mark a table altered (migration 08), if it was applied.
+               CASE WHEN to_regprocedure('record_sync_table_altered()') IS NOT NULL THEN
+                 (SELECT coalesce(json_agg(json_build_array(evtname, evtenabled::text)), '[]')
+                  FROM pg_event_trigger
+                  WHERE evtname IN ('sync_table_altered', 'sync_trigger_dropped'))::text
+               END AS event_triggers",
         )
         .fetch_one(&mut self.conn)
         .await
@@ -414,6 +423,13 @@ impl Snapshot {
             .collect();
         catalog.unrecorded_writes = unrecorded_writes(&triggers);
         catalog.unrecorded_tombstone_removals = unrecorded_tombstone_removals(&triggers);
+        if row.get::<Option<&str>, _>("event_triggers").is_some() {
+            let event_triggers: Vec<(String, String)> = json("event_triggers")?
+                .iter()
+                .filter_map(|t| Some((t[0].as_str()?.to_string(), t[1].as_str()?.to_string())))
+                .collect();
+            catalog.unwatched_ddl = unwatched_ddl(&event_triggers);
+        }
         let policies: Vec<(String, String)> = json("policies")?
             .iter()
             .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string())))
@@ -620,16 +636,20 @@ impl Snapshot {
         Ok(written.into_iter().collect())
     }
 
-    /// The tombstones (deleted row ids) written at or after `since`, as CSV `table,row_id`.
+    /// The tombstones (deleted row ids) written at or after `since`, as CSV
+    /// `table,row_id,removed_through` (the last empty but in a pruning marker, and always
+    /// when the shared schema predates migration `…14`: `has_reach` says whether it has it).
     pub async fn copy_tombstones(
         &mut self,
         since: &str,
+        has_reach: bool,
         out: &Path,
         cancel: &AtomicBool,
     ) -> Result<usize> {
         let sql = format!(
-            "COPY (SELECT table_name, row_id FROM tombstones WHERE sync_xid >= '{}'::xid8)
+            "COPY (SELECT table_name, row_id, {} FROM tombstones WHERE sync_xid >= '{}'::xid8)
              TO STDOUT (FORMAT csv)",
+            if has_reach { "removed_through" } else { "NULL" },
             checked_xid(since)?
         );
         Ok(self
@@ -957,6 +977,51 @@ pub fn unrecorded_tombstone_removals(
         .collect()
 }
 
+/// The event triggers of migration `…08_sync_ddl_markers.sql` that mark a mirrored table (or
+/// `tombstones`) altered by `ALTER TABLE`, `CREATE TRIGGER` or `DROP TRIGGER`. Only a superuser
+/// creates them; `SELECT sync_watch_ddl()` (migration 13) puts them in place.
+pub const DDL_EVENT_TRIGGERS: [&str; 2] = ["sync_table_altered", "sync_trigger_dropped"];
+
+/// Those of [`DDL_EVENT_TRIGGERS`] that are missing or do not fire, given the `(evtname,
+/// evtenabled)` rows of `pg_event_trigger`. Without them a sync trigger turned off and on
+/// again between two syncs leaves nothing for the sync to find until a full verification.
+/// `O` (the default) fires for every session but those in replica mode, where DDL is not run.
+pub fn unwatched_ddl(event_triggers: &[(String, String)]) -> Vec<(String, TriggerProblem)> {
+    DDL_EVENT_TRIGGERS
+        .iter()
+        .filter_map(|name| {
+            let state = event_triggers
+                .iter()
+                .find(|(trigger, _)| trigger == name)
+                .map(|(_, state)| state.as_str());
+            let problem = match state {
+                Some("O" | "A") => return None,
+                None => TriggerProblem::Missing,
+                Some("D") => TriggerProblem::Disabled,
+                Some("R") => TriggerProblem::OnlyInReplicaMode,
+                Some(_) => TriggerProblem::UnknownState,
+            };
+            Some((name.to_string(), problem))
+        })
+        .collect()
+}
+
+/// What the [`unwatched_ddl`] `problems` mean and what puts them right, for a sync's notes
+/// and `ballast pg migrate`.
+pub fn unwatched_ddl_text(problems: &[(String, TriggerProblem)]) -> String {
+    let listed = problems
+        .iter()
+        .map(|(name, problem)| format!("{name} {}", problem.describe()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "Postgres' event triggers that mark a mirrored table altered (ALTER TABLE, CREATE or \
+         DROP TRIGGER) are not in place ({listed}): a sync trigger turned off and on again \
+         between two syncs goes unnoticed until the next full verification; a superuser puts \
+         them in place with SELECT sync_watch_ddl()"
+    )
+}
+
 /// An xid8 watermark is digits only; anything else in the workspace file is refused rather
 /// than spliced into SQL.
 fn checked_xid(xid: &str) -> Result<&str> {
@@ -1130,6 +1195,65 @@ mod tests {
         assert_eq!(
             unrecorded_tombstone_removals(&elsewhere),
             vec![("tombstones_deleted".to_string(), Missing)]
+        );
+    }
+
+    #[test]
+    fn an_event_trigger_missing_or_off_is_named_with_what_is_wrong() {
+        use TriggerProblem::*;
+        type Rows = &'static [(&'static str, &'static str)];
+        // (the rows of pg_event_trigger; what is wrong)
+        let cases: [(Rows, Vec<(&str, TriggerProblem)>); 6] = [
+            (
+                &[("sync_table_altered", "O"), ("sync_trigger_dropped", "O")],
+                vec![],
+            ),
+            (
+                &[("sync_table_altered", "A"), ("sync_trigger_dropped", "O")],
+                vec![],
+            ),
+            (
+                &[],
+                vec![
+                    ("sync_table_altered", Missing),
+                    ("sync_trigger_dropped", Missing),
+                ],
+            ),
+            (
+                &[("sync_table_altered", "D"), ("sync_trigger_dropped", "O")],
+                vec![("sync_table_altered", Disabled)],
+            ),
+            (
+                &[("sync_trigger_dropped", "R"), ("sync_table_altered", "O")],
+                vec![("sync_trigger_dropped", OnlyInReplicaMode)],
+            ),
+            // Another event trigger of the same purpose does not stand in for one.
+            (
+                &[("sync_table_altered", "O"), ("audit_drops", "O")],
+                vec![("sync_trigger_dropped", Missing)],
+            ),
+        ];
+        for (rows, want) in cases {
+            let rows: Vec<(String, String)> = rows
+                .iter()
+                .map(|(name, state)| (name.to_string(), state.to_string()))
+                .collect();
+            let want: Vec<(String, TriggerProblem)> = want
+                .into_iter()
+                .map(|(name, problem)| (name.to_string(), problem))
+                .collect();
+            assert_eq!(unwatched_ddl(&rows), want, "{rows:?}");
+        }
+        assert_eq!(
+            unwatched_ddl_text(&[
+                ("sync_table_altered".into(), Disabled),
+                ("sync_trigger_dropped".into(), Missing)
+            ]),
+            "Postgres' event triggers that mark a mirrored table altered (ALTER TABLE, CREATE or \
+             DROP TRIGGER) are not in place (sync_table_altered is disabled, \
+             sync_trigger_dropped is missing): a sync trigger turned off and on again between \
+             two syncs goes unnoticed until the next full verification; a superuser puts them \
+             in place with SELECT sync_watch_ddl()"
         );
     }
 

@@ -255,8 +255,11 @@ pub struct TombstoneMarkers {
     /// complete.
     pub altered: std::collections::BTreeSet<String>,
     /// Their tombstones were pruned or rewritten: a delete recorded before may never reach
-    /// this laptop, so their changes cannot be trusted to be complete.
-    pub pruned: std::collections::BTreeSet<String>,
+    /// this laptop, so their changes cannot be trusted to be complete, unless the laptop had
+    /// read every tombstone removed. Each with how far those reached: the newest `sync_xid`
+    /// among them (`None`: not known, after a `TRUNCATE` or from a shared schema before
+    /// migration `…14`), the highest over the table's markers.
+    pub pruned: BTreeMap<String, Option<u64>>,
 }
 
 /// The checksum figures of the rows one statement removed or wrote, summed exactly from what
@@ -413,7 +416,8 @@ impl SyncWriter {
         self.conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP TABLE sync_tombstones AS
              SELECT * FROM read_csv('{}', header = false, auto_detect = false,
-                                    columns = {{'table_name': 'VARCHAR', 'row_id': 'UUID'}})",
+                                    columns = {{'table_name': 'VARCHAR', 'row_id': 'UUID',
+                                               'removed_through': 'UBIGINT'}})",
             quote_path(path)
         ))?;
         let mut stmt = self
@@ -436,18 +440,32 @@ impl SyncWriter {
             return Ok(markers);
         }
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT DISTINCT row_id::VARCHAR, table_name FROM sync_tombstones
-             WHERE row_id IN ('{TRUNCATED_MARKER}', '{ALTERED_MARKER}', '{PRUNED_MARKER}')"
+            "SELECT row_id::VARCHAR, table_name,
+                    CASE WHEN bool_and(removed_through IS NOT NULL) THEN max(removed_through) END
+             FROM sync_tombstones
+             WHERE row_id IN ('{TRUNCATED_MARKER}', '{ALTERED_MARKER}', '{PRUNED_MARKER}')
+             GROUP BY ALL"
         ))?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<u64>>(2)?,
+            ))
+        })?;
         for row in rows {
-            let (marker, table) = row?;
-            let tables = match marker.as_str() {
-                TRUNCATED_MARKER => &mut markers.truncated,
-                ALTERED_MARKER => &mut markers.altered,
-                _ => &mut markers.pruned,
-            };
-            tables.insert(table);
+            let (marker, table, removed_through) = row?;
+            match marker.as_str() {
+                TRUNCATED_MARKER => {
+                    markers.truncated.insert(table);
+                }
+                ALTERED_MARKER => {
+                    markers.altered.insert(table);
+                }
+                _ => {
+                    markers.pruned.insert(table, removed_through);
+                }
+            }
         }
         Ok(markers)
     }
@@ -833,5 +851,41 @@ mod tests {
         ] {
             assert_eq!(decimal_text(mantissa, scale), text, "{mantissa} at {scale}");
         }
+    }
+    #[test]
+    fn markers_say_which_tables_and_how_far_their_pruned_tombstones_reached() {
+        let dir = tempfile::tempdir().unwrap();
+        let workspace = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
+        let mut writer = workspace.sync_writer().unwrap();
+        // As Postgres' COPY writes them: table, row id, removed_through (empty: NULL).
+        let rows = [
+            "prices,0f1e2d3c-4b5a-4678-9abc-def012345678,",
+            &format!("prices,{PRUNED_MARKER},41"),
+            &format!("prices,{PRUNED_MARKER},57"),
+            // A TRUNCATE's marker does not say: the table's reach is unknown.
+            &format!("positions,{PRUNED_MARKER},12"),
+            &format!("positions,{PRUNED_MARKER},"),
+            &format!("trades,{TRUNCATED_MARKER},"),
+            &format!("accounts,{ALTERED_MARKER},"),
+            // Past i64: xid8 is unsigned.
+            &format!("tombstones,{PRUNED_MARKER},18446744073709551615"),
+        ];
+        let path = dir.path().join("tombstones.csv");
+        std::fs::write(&path, rows.join("\n") + "\n").unwrap();
+        assert_eq!(writer.load_tombstones(&path).unwrap(), rows.len() as u64);
+        let markers = writer.tombstone_markers().unwrap();
+        let names = |tables: &std::collections::BTreeSet<String>| -> Vec<String> {
+            tables.iter().cloned().collect()
+        };
+        assert_eq!(names(&markers.truncated), ["trades"]);
+        assert_eq!(names(&markers.altered), ["accounts"]);
+        assert_eq!(
+            markers.pruned,
+            BTreeMap::from([
+                ("positions".to_string(), None),
+                ("prices".to_string(), Some(57)),
+                ("tombstones".to_string(), Some(u64::MAX)),
+            ])
+        );
     }
 }

@@ -470,6 +470,15 @@ fn trigger_fixes(table: &str, triggers: &[(String, TriggerProblem)]) -> String {
         .join(" and ")
 }
 
+/// What a sync cannot see while the event triggers marking an altered table are not in place,
+/// how soon a full verification would, and what puts them right.
+fn unwatched_ddl_note(problems: &[(String, TriggerProblem)], full_every_hours: i64) -> String {
+    format!(
+        "{} (a sync runs one once the last is {full_every_hours} hours old)",
+        ballast_pg::snapshot::unwatched_ddl_text(problems)
+    )
+}
+
 /// Why a table altered since the last run is checked whole this once.
 fn altered_note(table: &str) -> String {
     format!(
@@ -700,12 +709,13 @@ impl CopyLanes<'_, '_> {
 async fn copy_tombstones(
     snapshot: &mut Snapshot,
     since: Option<&str>,
+    has_reach: bool,
     path: &std::path::Path,
     cancel: &AtomicBool,
 ) -> Result<()> {
     if let Some(since) = since {
         snapshot
-            .copy_tombstones(since, path, cancel)
+            .copy_tombstones(since, has_reach, path, cancel)
             .await
             .map_err(cancelled)?;
     }
@@ -911,11 +921,16 @@ impl Run<'_> {
             .map(|(t, since)| (*t, since.as_str()))
             .collect();
         let since = oldest.as_deref();
+        // Pruning markers say how far the pruned tombstones reached (migration 14).
+        let has_reach = catalog
+            .tables
+            .get("tombstones")
+            .is_some_and(|t| t.columns.contains("removed_through"));
         let cancel = &self.options.cancel;
         let written = match helper.as_mut() {
             Some(second) => {
                 let (copied, written) = join(
-                    copy_tombstones(snapshot, since, &tombstones, cancel),
+                    copy_tombstones(snapshot, since, has_reach, &tombstones, cancel),
                     second.written_since(&probe),
                 )
                 .await;
@@ -923,7 +938,7 @@ impl Run<'_> {
                 written?
             }
             None => {
-                copy_tombstones(snapshot, since, &tombstones, cancel).await?;
+                copy_tombstones(snapshot, since, has_reach, &tombstones, cancel).await?;
                 snapshot.written_since(&probe).await?
             }
         };
@@ -988,6 +1003,9 @@ impl Run<'_> {
         for (table, problems) in &catalog.unrecorded_writes {
             notes.push(unrecorded_writes_note(table, problems));
         }
+        if !catalog.unwatched_ddl.is_empty() {
+            notes.push(unwatched_ddl_note(&catalog.unwatched_ddl, full_every));
+        }
         for table in altered.iter().filter(|t| {
             !catalog.unrecorded_writes.contains_key(*t)
                 && SHARED_TABLES.iter().any(|s| s.name == *t)
@@ -998,10 +1016,29 @@ impl Run<'_> {
             !catalog.unrecorded_writes.contains_key(t.name) && !altered.contains(t.name)
         });
         // A table whose tombstones were pruned since its watermark may have lost a delete
-        // this laptop never got; so may every table while the tombstones' own triggers were
-        // off (the tombstones table was altered).
+        // this laptop never got, unless every one removed was below its watermark (read
+        // already); so may every table while the tombstones' own triggers were off (the
+        // tombstones table was altered), or once the marker saying so was pruned unread.
         let tombstone_triggers = &catalog.unrecorded_tombstone_removals;
-        let mut deletes_may_be_missing = markers.pruned.clone();
+        let unread = |table: &str, removed_through: Option<u64>| {
+            let since = watermark(table).and_then(|w| w.parse::<u64>().ok());
+            removed_through
+                .zip(since)
+                .is_none_or(|(through, since)| through >= since)
+        };
+        let mut deletes_may_be_missing: BTreeSet<String> = BTreeSet::new();
+        for (marked, removed_through) in &markers.pruned {
+            let tables: Vec<&str> = match marked.as_str() {
+                "tombstones" => SHARED_TABLES.iter().map(|t| t.name).collect(),
+                table => vec![table],
+            };
+            deletes_may_be_missing.extend(
+                tables
+                    .into_iter()
+                    .filter(|t| unread(t, *removed_through))
+                    .map(str::to_string),
+            );
+        }
         if altered.contains("tombstones") || !tombstone_triggers.is_empty() {
             deletes_may_be_missing.extend(SHARED_TABLES.iter().map(|t| t.name.to_string()));
         }
