@@ -408,7 +408,7 @@ impl Workspace {
 }
 
 impl SyncWriter {
-    /// Load the tombstones file (`table,row_id` per line) the deltas will apply.
+    /// Load the tombstones file (`table,row_id,removed_through` per line) the deltas will apply.
     pub fn load_tombstones(&mut self, path: &Path) -> Result<u64> {
         if std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == 0 {
             return Ok(0);
