@@ -14,27 +14,25 @@ CREATE FUNCTION sync_watch_ddl() RETURNS text
 LANGUAGE plpgsql SET search_path = public, pg_temp AS $$
 DECLARE
     done text[] := '{}';
+    t record;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'sync_table_altered') THEN
-        CREATE EVENT TRIGGER sync_table_altered ON ddl_command_end
-            WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER')
-            EXECUTE FUNCTION record_sync_table_altered();
-        done := done || 'created sync_table_altered'::text;
-    ELSIF EXISTS (SELECT 1 FROM pg_event_trigger
-                  WHERE evtname = 'sync_table_altered' AND evtenabled NOT IN ('O', 'A')) THEN
-        ALTER EVENT TRIGGER sync_table_altered ENABLE;
-        done := done || 'enabled sync_table_altered'::text;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = 'sync_trigger_dropped') THEN
-        CREATE EVENT TRIGGER sync_trigger_dropped ON sql_drop
-            WHEN TAG IN ('DROP TRIGGER')
-            EXECUTE FUNCTION record_sync_trigger_dropped();
-        done := done || 'created sync_trigger_dropped'::text;
-    ELSIF EXISTS (SELECT 1 FROM pg_event_trigger
-                  WHERE evtname = 'sync_trigger_dropped' AND evtenabled NOT IN ('O', 'A')) THEN
-        ALTER EVENT TRIGGER sync_trigger_dropped ENABLE;
-        done := done || 'enabled sync_trigger_dropped'::text;
-    END IF;
+    -- Each as migration 08 creates it.
+    FOR t IN SELECT * FROM (VALUES
+        ('sync_table_altered', 'ddl_command_end', '''ALTER TABLE'', ''CREATE TRIGGER''',
+         'record_sync_table_altered'),
+        ('sync_trigger_dropped', 'sql_drop', '''DROP TRIGGER''', 'record_sync_trigger_dropped')
+    ) AS v(name, event, tags, handler)
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = t.name) THEN
+            EXECUTE format('CREATE EVENT TRIGGER %I ON %s WHEN TAG IN (%s) EXECUTE FUNCTION %I()',
+                           t.name, t.event, t.tags, t.handler);
+            done := done || ('created ' || t.name);
+        ELSIF EXISTS (SELECT 1 FROM pg_event_trigger
+                      WHERE evtname = t.name AND evtenabled NOT IN ('O', 'A')) THEN
+            EXECUTE format('ALTER EVENT TRIGGER %I ENABLE', t.name);
+            done := done || ('enabled ' || t.name);
+        END IF;
+    END LOOP;
     IF cardinality(done) = 0 THEN
         RETURN 'both event triggers were in place already';
     END IF;

@@ -179,9 +179,12 @@ async fn an_owner_who_is_not_a_superuser_migrates_all_but_the_event_triggers() {
 
     let dir = tempfile::tempdir().unwrap();
     let ws = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
-    let summary = workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |_| {})
-        .await
-        .unwrap();
+    let sync_now = || async {
+        workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |_| {})
+            .await
+            .unwrap()
+    };
+    let summary = sync_now().await;
     assert!(summary.verification.nav_totals_match);
     assert_eq!(
         ws.mirror_checksums().unwrap(),
@@ -235,13 +238,40 @@ async fn an_owner_who_is_not_a_superuser_migrates_all_but_the_event_triggers() {
         watch().await,
         "created sync_table_altered, created sync_trigger_dropped"
     );
+    // As migration 08 makes them.
+    let made: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT evtname::text, evtevent::text, evttags::text, evtfoid::regproc::text
+         FROM pg_event_trigger ORDER BY evtname",
+    )
+    .fetch_all(&superuser)
+    .await
+    .unwrap();
+    let made: Vec<(&str, &str, &str, &str)> = made
+        .iter()
+        .map(|(a, b, c, d)| (a.as_str(), b.as_str(), c.as_str(), d.as_str()))
+        .collect();
+    assert_eq!(
+        made,
+        [
+            (
+                "sync_table_altered",
+                "ddl_command_end",
+                "{\"ALTER TABLE\",\"CREATE TRIGGER\"}",
+                "record_sync_table_altered"
+            ),
+            (
+                "sync_trigger_dropped",
+                "sql_drop",
+                "{\"DROP TRIGGER\"}",
+                "record_sync_trigger_dropped"
+            ),
+        ]
+    );
     sqlx::query("ALTER EVENT TRIGGER sync_table_altered DISABLE")
         .execute(&superuser)
         .await
         .unwrap();
-    let summary = workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |_| {})
-        .await
-        .unwrap();
+    let summary = sync_now().await;
     let note = unwatched_note(&summary.notes).expect("a disabled event trigger is noted");
     assert!(note.contains("(sync_table_altered is disabled)"), "{note}");
     assert_eq!(watch().await, "enabled sync_table_altered");
@@ -256,9 +286,7 @@ async fn an_owner_who_is_not_a_superuser_migrates_all_but_the_event_triggers() {
         .execute(&owner_pool)
         .await
         .unwrap();
-    let summary = workflows::sync(&ws, &spec, &SyncOptions::default(), &mut |_| {})
-        .await
-        .unwrap();
+    let summary = sync_now().await;
     assert_eq!(unwatched_note(&summary.notes), None, "{:?}", summary.notes);
     assert!(
         summary
