@@ -422,6 +422,17 @@ async fn a_full_sync_copies_every_row_and_reconciles_to_the_cent() {
     assert_eq!(runs[0].rows_in as u64, summary.rows_in);
 }
 
+/// Deletes one position an LP sees (of a visible fund and asset), returning its id.
+const DELETE_VISIBLE_POSITION: &str = "DELETE FROM positions WHERE id = (
+    SELECT x.id FROM positions x JOIN portfolios p ON p.id = x.portfolio_id
+    JOIN assets a ON a.id = x.asset_id
+    WHERE p.lp_visible AND a.lp_visible ORDER BY x.id LIMIT 1) RETURNING id";
+
+/// Deletes one position of a fund hidden from LPs, returning its id.
+const DELETE_HIDDEN_POSITION: &str = "DELETE FROM positions WHERE id = (
+    SELECT x.id FROM positions x JOIN portfolios p ON p.id = x.portfolio_id
+    WHERE NOT p.lp_visible ORDER BY x.id LIMIT 1) RETURNING id";
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
     let Some((url, _, data)) = seeded("rls").await else {
@@ -480,6 +491,70 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
             .await
             .unwrap();
     assert_eq!(tombstones, ["fx_rates"]);
+    // Within a table it reads, only the tombstones of rows it was entitled to see (migration
+    // 15): a position of a visible fund and asset, its own flow; not a position of a hidden
+    // fund, another investor's flow, or another investor.
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut delete = async |sql: &str| -> uuid::Uuid {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut admin)
+            .await
+            .unwrap()
+    };
+    let visible_position = delete(DELETE_VISIBLE_POSITION).await;
+    let hidden_position = delete(DELETE_HIDDEN_POSITION).await;
+    let own_flow = delete(&format!(
+        "DELETE FROM fund_flows WHERE id = (
+             SELECT f.id FROM fund_flows f JOIN portfolios p ON p.id = f.portfolio_id
+             WHERE f.investor_id = '{}' AND p.lp_visible ORDER BY f.id LIMIT 1) RETURNING id",
+        investor.id
+    ))
+    .await;
+    // Another investor with a flow into a fund the LP sees.
+    let visible_funds: Vec<&str> = data
+        .portfolios
+        .iter()
+        .filter(|p| p.lp_visible)
+        .map(|p| p.id.as_str())
+        .collect();
+    let other = &data
+        .fund_flows
+        .iter()
+        .find(|f| f.investor_id != investor.id && visible_funds.contains(&f.portfolio_id.as_str()))
+        .expect("another investor has flows in a visible fund")
+        .investor_id;
+    let other_flow = delete(&format!(
+        "DELETE FROM fund_flows WHERE id = (
+             SELECT f.id FROM fund_flows f JOIN portfolios p ON p.id = f.portfolio_id
+             WHERE f.investor_id = '{other}' AND p.lp_visible ORDER BY f.id LIMIT 1) RETURNING id"
+    ))
+    .await;
+    testing::execute(
+        &url,
+        &format!("DELETE FROM fund_flows WHERE investor_id = '{other}'"),
+    )
+    .await;
+    let other_investor = delete(&format!(
+        "DELETE FROM investors WHERE id = '{other}' RETURNING id"
+    ))
+    .await;
+    let mut seen: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT row_id FROM public.tombstones WHERE row_id = ANY($1) ORDER BY row_id",
+    )
+    .bind(vec![
+        visible_position,
+        hidden_position,
+        own_flow,
+        other_flow,
+        other_investor,
+    ])
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let mut want = vec![visible_position, own_flow];
+    want.sort();
+    seen.sort();
+    assert_eq!(seen, want);
     drop(conn);
     pool.close().await;
 
@@ -526,13 +601,35 @@ async fn an_lp_login_sees_only_lp_visible_data_and_its_own_flows() {
         .count();
     assert!(own_flows > 0, "the investor has flows in visible funds");
     assert_eq!(
-        counts["fund_flows"] as usize, own_flows,
+        counts["fund_flows"] as usize,
+        own_flows - 1,
         "only its own flows"
     );
     assert_eq!(counts["investors"], 1);
     for table in ["trades", "accounts", "risk_limits"] {
         assert_eq!(counts[table], 0, "no grant on {table}, no rows");
     }
+    // The next sync deletes the one row of the two that was on the laptop, by its tombstone
+    // (no table pulled again), and the laptop holds exactly the LP's share.
+    delete(DELETE_VISIBLE_POSITION).await;
+    delete(DELETE_HIDDEN_POSITION).await;
+    let summary = workflows::sync(&workspace, &lp, &SyncOptions::default(), &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(summary.rows_deleted, 1);
+    assert!(
+        summary
+            .verification
+            .checked
+            .iter()
+            .all(|c| c.repaired.is_none()),
+        "{:?}",
+        summary.verification
+    );
+    assert_eq!(
+        workspace.mirror_checksums().unwrap(),
+        testing::checksums(&lp).await
+    );
     testing::execute(&url, &format!("DROP OWNED BY {login}; DROP ROLE {login};")).await;
 }
 
