@@ -929,6 +929,15 @@ pub fn unrecorded_writes(
     found
 }
 
+/// `name is disabled, name is missing`: what is wrong with each of `triggers`.
+pub fn trigger_problems_text(triggers: &[(String, TriggerProblem)]) -> String {
+    triggers
+        .iter()
+        .map(|(name, problem)| format!("{name} {}", problem.describe()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What is wrong with a trigger whose `pg_trigger.tgenabled` is `state` (`None`: there is no
 /// such trigger), if anything.
 fn trigger_problem(state: Option<&str>) -> Option<TriggerProblem> {
@@ -995,12 +1004,9 @@ pub fn unwatched_ddl(event_triggers: &[(String, String)]) -> Vec<(String, Trigge
                 .find(|(trigger, _)| trigger == name)
                 .map(|(_, state)| state.as_str());
             let problem = match state {
-                Some("O" | "A") => return None,
-                None => TriggerProblem::Missing,
-                Some("D") => TriggerProblem::Disabled,
-                Some("R") => TriggerProblem::OnlyInReplicaMode,
-                Some(_) => TriggerProblem::UnknownState,
-            };
+                Some("O") => None,
+                state => trigger_problem(state),
+            }?;
             Some((name.to_string(), problem))
         })
         .collect()
@@ -1009,11 +1015,7 @@ pub fn unwatched_ddl(event_triggers: &[(String, String)]) -> Vec<(String, Trigge
 /// What the [`unwatched_ddl`] `problems` mean and what puts them right, for a sync's notes
 /// and `ballast pg migrate`.
 pub fn unwatched_ddl_text(problems: &[(String, TriggerProblem)]) -> String {
-    let listed = problems
-        .iter()
-        .map(|(name, problem)| format!("{name} {}", problem.describe()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let listed = trigger_problems_text(problems);
     format!(
         "Postgres' event triggers that mark a mirrored table altered (ALTER TABLE, CREATE or \
          DROP TRIGGER) are not in place ({listed}): a sync trigger turned off and on again \

@@ -21,7 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use ballast_engine::schema::{SharedTable, TableChecksum, SHARED_TABLES, UNMIRRORED_TABLES};
-use ballast_pg::snapshot::{Catalog, Copied, KeptConnections, Snapshot, TriggerProblem};
+use ballast_pg::snapshot::{
+    trigger_problems_text, Catalog, Copied, KeptConnections, Snapshot, TriggerProblem,
+};
 use ballast_pg::{ConnectSpec, PgError};
 use ballast_storage::{
     MirrorFigures, RecordBatch, RunOutcome, SourceInfo, SyncInputs, SyncWriter, TableState,
@@ -428,7 +430,7 @@ fn unrecorded_writes_note(table: &str, triggers: &[(String, TriggerProblem)]) ->
     format!(
         "{table}: {}, so some writes to it may leave no trace for the sync; every sync checks \
          it whole against Postgres (and pulls it again if it differs) until {}",
-        trigger_problems(triggers),
+        trigger_problems_text(triggers),
         trigger_fixes(table, triggers)
     )
 }
@@ -443,19 +445,10 @@ fn unrecorded_tombstone_removals_note(
         "tombstones: {}, so a tombstone removed meanwhile may leave no trace for the sync, \
          and with it a delete; every sync checks {} whole against Postgres (and pulls a table \
          again if it differs) until {}",
-        trigger_problems(triggers),
+        trigger_problems_text(triggers),
         tables.join(", "),
         trigger_fixes("tombstones", triggers)
     )
-}
-
-/// `name is disabled, name is missing`.
-fn trigger_problems(triggers: &[(String, TriggerProblem)]) -> String {
-    triggers
-        .iter()
-        .map(|(name, problem)| format!("{name} {}", problem.describe()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// What puts each of `table`'s `triggers` right.
