@@ -2,7 +2,8 @@
 //! files: only changes travel, stragglers, deletes (pruned ones and changed ids included) and
 //! truncates arrive, one snapshot per run, every table is verified on every run (large ones
 //! from their changes) and tampered mirrors are repaired, a full verification reclaims the
-//! space deletes left, a login allowed one connection syncs on it, row-level security changes
+//! space deletes left, a login allowed one connection syncs on it, a hot standby and a
+//! subscriber of logical replication sync like their primary, row-level security changes
 //! are followed, schema drift is reported, cancel and failures leave the workspace as it was,
 //! and the outbox delivers exactly once.
 //!
@@ -950,6 +951,139 @@ async fn writes_in_replica_mode_are_versioned_and_tombstoned_like_any_other() {
         "found by the sync itself, not by a repair: {:?}",
         second.verification
     );
+}
+
+/// A subscriber of logical replication (a reporting copy of the firm's database, say) is a
+/// source like any other. Its apply worker is the real thing the replica-mode test above
+/// imitates, with more to it: it writes with `session_replication_role = replica`, with an
+/// empty `search_path` (a trigger function naming a table without its schema would stop the
+/// replication), and fires row triggers and `TRUNCATE`'s statement triggers but no other
+/// statement trigger. Updates, deletes, a changed id and a `TRUNCATE` made on the publisher
+/// reach a laptop synced from the subscriber, checked from their changes with nothing to
+/// repair, and the laptop holds the publisher's rows. The `tombstones` table is published
+/// too, so the subscriber also receives the publisher's tombstones, stamped with its own
+/// transaction ids as they arrive: a delete then deletes twice on the laptop, which changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subscriber_of_logical_replication_syncs_like_its_publisher() {
+    let _serial = SERIAL.lock().await;
+    let Some(admin) = testing::logical_replication_cluster().await else {
+        return;
+    };
+    let (publisher_url, publisher, data) = seeded("logical_pub").await.unwrap();
+    let subscriber_url = testing::fresh_database(&admin, "logical_sub").await;
+    let subscriber = ConnectSpec::new(&subscriber_url, None);
+    let pool = subscriber.connect().await.unwrap();
+    ballast_pg::migrate(&pool).await.unwrap();
+    pool.close().await;
+    // Every table of the schema but the migrations' own record, which each side keeps.
+    let tables = testing::postgres_csv(
+        &publisher_url,
+        "SELECT tablename FROM pg_tables
+         WHERE schemaname = 'public' AND tablename <> '_sqlx_migrations' ORDER BY 1",
+    )
+    .await;
+    let tables: Vec<&str> = std::str::from_utf8(&tables).unwrap().lines().collect();
+    assert!(tables.contains(&"tombstones"), "{tables:?}");
+    let subscription = testing::subscribe(&publisher_url, &subscriber_url, &tables).await;
+    testing::wait_for_subscriber(&publisher_url, &subscriber_url, &subscription).await;
+    // The laptop's rows and the publisher's, compared by what the rows hold: the subscriber
+    // stamps `updated_at` itself when it applies a row, as it stamps `sync_xid`.
+    let holds_the_publishers_rows = |ws: &Workspace| {
+        let ws = ws.mirror_checksums().unwrap();
+        let publisher = publisher.clone();
+        async move {
+            for ((table, expected), (_, laptop)) in
+                testing::checksums(&publisher).await.iter().zip(&ws)
+            {
+                assert_eq!(
+                    (expected.rows, &expected.sums),
+                    (laptop.rows, &laptop.sums),
+                    "{table}"
+                );
+            }
+        }
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let ws = workspace(&dir, "subscriber.duckdb");
+    // Every table counts as large, so the second run checks each from its changes.
+    ws.set_setting(workflows::sync::SMALL_TABLE_ROWS_SETTING, "0")
+        .unwrap();
+    let first = sync(&ws, &subscriber).await;
+    assert_eq!(first.full_tables.len(), SHARED_TABLES.len(), "{first:?}");
+    assert_mirrors_equal(&ws, &subscriber).await;
+    holds_the_publishers_rows(&ws).await;
+
+    let asset = &data.prices[0].asset_id;
+    let portfolio = &data.portfolios[0].id;
+    sql(
+        &publisher_url,
+        &format!(
+            "UPDATE prices SET close = close + 1
+               WHERE id IN (SELECT id FROM prices WHERE asset_id = '{asset}' ORDER BY date LIMIT 2);
+             DELETE FROM positions WHERE id = (SELECT id FROM positions ORDER BY id LIMIT 1);
+             UPDATE fx_rates SET id = gen_random_uuid()
+               WHERE id = (SELECT id FROM fx_rates ORDER BY id LIMIT 1);
+             INSERT INTO risk_limits (portfolio_id, metric, threshold, severity)
+               VALUES ('{portfolio}', 'volatility', 0.5, 'info');
+             TRUNCATE fund_flows;"
+        ),
+    )
+    .await;
+    testing::wait_for_subscriber(&publisher_url, &subscriber_url, &subscription).await;
+    let (second, copied) = sync_copying(&ws, &subscriber).await;
+    assert_eq!(second.full_tables, ["fund_flows"], "{second:?}");
+    for table in ["prices", "fx_rates", "risk_limits"] {
+        assert!(copied.contains(table), "{table} travels: {copied:?}");
+    }
+    // The position, the fx rate's old id and every flow (each delete recorded twice: once by
+    // the subscriber's trigger, once in the publisher's tombstones it received).
+    assert_eq!(
+        second.rows_deleted,
+        2 + data.fund_flows.len() as u64,
+        "{second:?}"
+    );
+    for check in &second.verification.checked {
+        assert_eq!(check.from_changes, check.table != "fund_flows", "{check:?}");
+        assert!(check.repaired.is_none(), "{check:?}");
+    }
+    assert!(second.verification.nav_totals_match);
+    assert_mirrors_equal(&ws, &subscriber).await;
+    holds_the_publishers_rows(&ws).await;
+    let again = sync(&ws, &subscriber).await;
+    assert_eq!((again.rows_in, again.rows_deleted), (0, 0), "{again:?}");
+
+    // The publisher empties its tombstones. The TRUNCATE empties the subscriber's too, its
+    // own among them, and the subscriber's statement trigger marks every table: the next run
+    // checks each whole and finds nothing to repair. (The price changed after it is applied
+    // after it, so once the subscriber shows the price, it has applied the TRUNCATE.)
+    sql(&publisher_url, "TRUNCATE tombstones").await;
+    sql(
+        &publisher_url,
+        &format!(
+            "UPDATE prices SET close = close + 1
+               WHERE id = (SELECT id FROM prices WHERE asset_id = '{asset}' ORDER BY date LIMIT 1)"
+        ),
+    )
+    .await;
+    testing::wait_for_subscriber(&publisher_url, &subscriber_url, &subscription).await;
+    let after_truncate = sync(&ws, &subscriber).await;
+    assert_eq!(after_truncate.rows_deleted, 0, "{after_truncate:?}");
+    for check in &after_truncate.verification.checked {
+        assert!(!check.from_changes, "checked whole: {check:?}");
+        assert!(check.repaired.is_none(), "{check:?}");
+    }
+    assert_mirrors_equal(&ws, &subscriber).await;
+    holds_the_publishers_rows(&ws).await;
+
+    // Dropping the subscription drops its slot on the publisher, which would otherwise keep
+    // the publisher's WAL for ever.
+    sql(
+        &subscriber_url,
+        &format!("DROP SUBSCRIPTION {subscription}"),
+    )
+    .await;
 }
 
 /// Writes made while a sync trigger was off (a bulk load with `DISABLE TRIGGER`, a dropped

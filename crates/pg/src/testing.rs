@@ -117,6 +117,119 @@ pub async fn wait_for_replay(primary_url: &str, standby_url: &str) {
     standby.close().await.ok();
 }
 
+/// The admin URL of the test cluster when it can publish and subscribe by logical replication
+/// (`wal_level = logical`: `scripts/with-services` starts its cluster so when asked with
+/// `BALLAST_PG_LOGICAL=1`, as `scripts/test` does), or `None` (after saying why) when such
+/// tests should skip. Asked for and not possible is a failure.
+pub async fn logical_replication_cluster() -> Option<String> {
+    let admin = admin_url()?;
+    let mut conn = PgConnection::connect(&admin)
+        .await
+        .expect("connect to the test cluster");
+    let wal_level: String = sqlx::query_scalar("SELECT current_setting('wal_level')")
+        .fetch_one(&mut conn)
+        .await
+        .expect("read wal_level");
+    conn.close().await.ok();
+    match wal_level.as_str() {
+        "logical" => Some(admin),
+        _ if std::env::var("BALLAST_PG_LOGICAL").as_deref() == Ok("1") => panic!(
+            "BALLAST_PG_LOGICAL=1 asked for logical replication, but the test cluster runs \
+             with wal_level = {wal_level}"
+        ),
+        _ => {
+            eprintln!(
+                "skipped: the test cluster runs with wal_level = {wal_level}, not logical \
+                 (scripts/test starts its own cluster with logical replication)"
+            );
+            None
+        }
+    }
+}
+
+/// Replicate `tables` of the database at `publisher_url` into the same tables of the database
+/// at `subscriber_url` (both in the test cluster; the subscriber's tables empty) by logical
+/// replication: a publication, its slot made beforehand (a subscription cannot make a slot in
+/// its own cluster while its `CREATE` waits), and a subscription that copies the rows there
+/// now and then applies every later change. Returns the subscription's name, for
+/// [`wait_for_subscriber`] and `DROP SUBSCRIPTION` (which also drops the slot).
+pub async fn subscribe(publisher_url: &str, subscriber_url: &str, tables: &[&str]) -> String {
+    let name = format!("ballast_test_{}", uuid::Uuid::now_v7().simple());
+    execute(
+        publisher_url,
+        &format!("CREATE PUBLICATION {name} FOR TABLE {}", tables.join(", ")),
+    )
+    .await;
+    // A statement of its own: a slot cannot be made in a transaction that has written.
+    execute(
+        publisher_url,
+        &format!("SELECT pg_create_logical_replication_slot('{name}', 'pgoutput')"),
+    )
+    .await;
+    execute(
+        subscriber_url,
+        &format!(
+            "CREATE SUBSCRIPTION {name} CONNECTION '{}' PUBLICATION {name}
+               WITH (create_slot = false, slot_name = '{name}')",
+            publisher_url.replace('\'', "''")
+        ),
+    )
+    .await;
+    name
+}
+
+/// Wait until the subscription `name` in the database at `subscriber_url` has copied every
+/// table and holds, in every mirrored table, the rows the database at `publisher_url` holds:
+/// the same counts and money sums (60 s at most). The data itself, not a replication
+/// position, which the apply worker confirms only from time to time; and not `updated_at`,
+/// which the subscriber's own triggers stamp when they apply a row.
+pub async fn wait_for_subscriber(publisher_url: &str, subscriber_url: &str, name: &str) {
+    let contents = |checksums: Vec<(&'static str, ballast_engine::schema::TableChecksum)>| {
+        checksums
+            .into_iter()
+            .map(|(table, sum)| (table, sum.rows, sum.sums))
+            .collect::<Vec<_>>()
+    };
+    let subscriber = crate::ConnectSpec::new(subscriber_url, None);
+    let expected = contents(checksums(&crate::ConnectSpec::new(publisher_url, None)).await);
+    let mut conn = PgConnection::connect(subscriber_url)
+        .await
+        .expect("connect to the subscriber");
+    let started = std::time::Instant::now();
+    loop {
+        let copying: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid
+             WHERE s.subname = $1 AND r.srsubstate <> 'r'",
+        )
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("the subscription's tables");
+        if copying == 0 && contents(checksums(&subscriber).await) == expected {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            // Postgres 15 counts the apply worker's errors; the server log has their text.
+            let errors: Option<i64> = sqlx::query_scalar(
+                "SELECT apply_error_count + sync_error_count FROM pg_stat_subscription_stats
+                 WHERE subname = $1",
+            )
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await
+            .ok();
+            panic!(
+                "the subscription {name} does not hold the publisher's rows after 60 s \
+                 ({copying} tables still copying, {} errors applying changes; the server log \
+                 says which)",
+                errors.map_or("unknown".to_string(), |n| n.to_string())
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    conn.close().await.ok();
+}
+
 /// `url` with its database name replaced by `database`.
 pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url
