@@ -1879,7 +1879,7 @@ fn same_rows_in_duckdb(
 }
 
 /// The app keeps the run's two Postgres connections for the next run: the same server
-/// backends serve it. One that died meanwhile (a server restart, an idle timeout) is replaced
+/// backends serve it (handed back after the run returns, and waited for by the next). One that died meanwhile (a server restart, an idle timeout) is replaced
 /// without the run noticing; a run given no [`KeptConnections`] keeps none.
 #[tokio::test(flavor = "multi_thread")]
 async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
@@ -1926,7 +1926,11 @@ async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
     workflows::sync(&ws, &spec, &options, &mut |_| {})
         .await
         .unwrap();
-    assert_eq!(kept.idle(), 2, "both of the run's connections are kept");
+    assert_eq!(
+        kept.idle().await,
+        2,
+        "both of the run's connections are kept"
+    );
     let first = backends().await;
     assert_eq!(first.len(), 2, "{first:?}");
     workflows::sync(&ws, &spec, &options, &mut |_| {})

@@ -91,9 +91,18 @@ pub struct Standby {
 /// the run's two connections. The app keeps them; a command-line run, one sync per process,
 /// does not. A kept connection that died meanwhile (a server restart, an idle timeout) is
 /// replaced by a new one, once.
+///
+/// A run hands its connections back without waiting: the read transaction's `COMMIT` goes on
+/// a task of its own, so the run's end does not wait for that round trip (one of the few a run
+/// makes in sequence, and over a laptop's VPN each costs one). The next run waits for those
+/// hand-backs before it looks for a connection.
 #[derive(Default)]
 pub struct KeptConnections {
     idle: std::sync::Mutex<Vec<(u64, PgConnection)>>,
+    /// Connections on their way back: each task ends its connection's read transaction, then
+    /// keeps the connection (or closes it if that failed). An async lock, held while waiting
+    /// for them, so a second caller waits for the same ones.
+    returning: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// At most this many idle connections are kept (a run uses two).
@@ -113,12 +122,23 @@ impl KeptConnections {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// How many connections are idle here.
-    pub fn idle(&self) -> usize {
+    /// How many connections are idle here, once those on their way back have arrived.
+    pub async fn idle(&self) -> usize {
+        self.settle().await;
         self.lock().len()
     }
 
-    fn take(&self, spec: &ConnectSpec) -> Option<PgConnection> {
+    /// Wait for the connections still on their way back.
+    async fn settle(&self) {
+        let mut returning = self.returning.lock().await;
+        for task in returning.drain(..) {
+            // A task that panicked kept nothing; the run connects anew.
+            let _ = task.await;
+        }
+    }
+
+    async fn take(&self, spec: &ConnectSpec) -> Option<PgConnection> {
+        self.settle().await;
         let key = spec.identity();
         let mut idle = self.lock();
         let at = idle.iter().position(|(k, _)| *k == key)?;
@@ -142,7 +162,11 @@ async fn run_connection(
     prepare: &str,
     context: &str,
 ) -> Result<(PgConnection, Vec<sqlx::postgres::PgRow>)> {
-    if let Some(mut conn) = kept.and_then(|k| k.take(spec)) {
+    let reused = match kept {
+        Some(kept) => kept.take(spec).await,
+        None => None,
+    };
+    if let Some(mut conn) = reused {
         if let Ok(rows) = sqlx::raw_sql(sqlx::AssertSqlSafe(prepare.to_string()))
             .fetch_all(&mut conn)
             .await
@@ -857,21 +881,31 @@ impl Snapshot {
         Ok(self.checksums(&[(table, None)]).await?.remove(0))
     }
 
-    /// End the read transaction and disconnect.
     /// End the snapshot. With `reuse` (the run went through cleanly, so the connection is
     /// between statements) a snapshot opened with [`KeptConnections`] hands its connection
     /// back to them; otherwise it is closed.
+    ///
+    /// Handing back does not wait for the `COMMIT` to be answered ([`KeptConnections`] says
+    /// why), when there is a Tokio runtime to finish it on.
     pub async fn close(mut self, reuse: bool) {
-        let ended = sqlx::raw_sql("COMMIT")
-            .execute(&mut self.conn)
-            .await
-            .is_ok();
-        let closing = match self.kept.take() {
-            Some(kept) if reuse && ended => kept.keep(&self.spec, self.conn),
-            _ => Some(self.conn),
+        let kept = self.kept.take().filter(|_| reuse);
+        let (spec, conn) = (self.spec, self.conn);
+        let end = |kept: Option<Arc<KeptConnections>>, mut conn: PgConnection| async move {
+            let ended = sqlx::raw_sql("COMMIT").execute(&mut conn).await.is_ok();
+            let closing = match kept {
+                Some(kept) if ended => kept.keep(&spec, conn),
+                _ => Some(conn),
+            };
+            if let Some(conn) = closing {
+                let _ = conn.close().await;
+            }
         };
-        if let Some(conn) = closing {
-            let _ = conn.close().await;
+        match (kept, tokio::runtime::Handle::try_current()) {
+            (Some(kept), Ok(runtime)) => {
+                let task = runtime.spawn(end(Some(kept.clone()), conn));
+                kept.returning.lock().await.push(task);
+            }
+            (kept, _) => end(kept, conn).await,
         }
     }
 }
