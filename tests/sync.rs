@@ -1879,7 +1879,8 @@ fn same_rows_in_duckdb(
 }
 
 /// The app keeps the run's two Postgres connections for the next run: the same server
-/// backends serve it (handed back after the run returns, and waited for by the next). One that died meanwhile (a server restart, an idle timeout) is replaced
+/// backends serve it (handed back after the run returns, and waited for by the next, even
+/// back to back over a slow network). One that died meanwhile (a server restart, an idle timeout) is replaced
 /// without the run noticing; a run given no [`KeptConnections`] keeps none.
 #[tokio::test(flavor = "multi_thread")]
 async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
@@ -1963,6 +1964,30 @@ async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
         "{replaced:?} vs {first:?}"
     );
     assert_mirrors_equal(&ws, &spec).await;
+
+    // Over a network (25 ms each way), back to back: a run returns before its connections
+    // have ended their read transactions, and the next waits for them to come back rather
+    // than making new ones. (Another address is another source: the first run pulls whole.)
+    let far = ConnectSpec::new(
+        &testing::delayed(&url, std::time::Duration::from_millis(25)).await,
+        None,
+    );
+    workflows::sync(&ws, &far, &options, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(kept.idle().await, 2);
+    let far_backends = backends().await;
+    assert_eq!(far_backends.len(), 2, "{far_backends:?}");
+    for _ in 0..3 {
+        workflows::sync(&ws, &far, &options, &mut |_| {})
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        backends().await,
+        far_backends,
+        "back to back, the same backends"
+    );
 
     // Without kept connections a run leaves none open.
     drop(options);

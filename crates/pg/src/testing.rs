@@ -230,6 +230,69 @@ pub async fn wait_for_subscriber(publisher_url: &str, subscriber_url: &str, name
     conn.close().await.ok();
 }
 
+/// A TCP proxy in front of the server `url` names, on a free port of 127.0.0.1, that holds
+/// every chunk for `delay` in each direction (a network's round trip of twice that, on one
+/// machine; what `scripts/delay-proxy.py` does for the benchmark). Returns `url` pointed at
+/// the proxy; it runs until the test's runtime ends.
+pub async fn delayed(url: &str, delay: Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority_start = url
+        .find('@')
+        .map_or(url.find("://").unwrap() + 3, |i| i + 1);
+    let authority_end = url[authority_start..]
+        .find('/')
+        .map_or(url.len(), |i| authority_start + i);
+    let target = url[authority_start..authority_end].to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port for the proxy");
+    let port = listener.local_addr().expect("the proxy's address").port();
+    // Chunks in order, each sent `delay` after it arrived.
+    async fn pipe(
+        mut from: tokio::net::tcp::OwnedReadHalf,
+        mut to: tokio::net::tcp::OwnedWriteHalf,
+        delay: Duration,
+    ) {
+        let (send, mut due) = tokio::sync::mpsc::unbounded_channel();
+        let writer = tokio::spawn(async move {
+            while let Some((at, chunk)) = due.recv().await {
+                tokio::time::sleep_until(at).await;
+                let chunk: Vec<u8> = chunk;
+                if chunk.is_empty() || to.write_all(&chunk).await.is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown().await;
+        });
+        let mut buffer = vec![0; 64 << 10];
+        loop {
+            let n = from.read(&mut buffer).await.unwrap_or(0);
+            let at = tokio::time::Instant::now() + delay;
+            if send.send((at, buffer[..n].to_vec())).is_err() || n == 0 {
+                break;
+            }
+        }
+        let _ = writer.await;
+    }
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                continue;
+            };
+            let _ = (client.set_nodelay(true), server.set_nodelay(true));
+            let (client_read, client_write) = client.into_split();
+            let (server_read, server_write) = server.into_split();
+            tokio::spawn(pipe(client_read, server_write, delay));
+            tokio::spawn(pipe(server_read, client_write, delay));
+        }
+    });
+    format!(
+        "{}127.0.0.1:{port}{}",
+        &url[..authority_start],
+        &url[authority_end..]
+    )
+}
+
 /// `url` with its database name replaced by `database`.
 pub fn with_database(url: &str, database: &str) -> String {
     let (base, query) = url
