@@ -138,6 +138,28 @@ async fn synced_then_tampered(
     Some((spec, dir, path))
 }
 
+/// Writes of every kind a run must bring, made on the shared database at `url`: two prices
+/// updated, a position deleted, an fx rate given a new id (its old id leaves), a risk limit
+/// added and `fund_flows` truncated. Two rows leave besides every flow.
+async fn write_every_kind(url: &str, data: &ballast_engine::Dataset) {
+    sql(
+        url,
+        &format!(
+            "UPDATE prices SET close = close + 1
+               WHERE id IN (SELECT id FROM prices WHERE asset_id = '{asset}' ORDER BY date LIMIT 2);
+             DELETE FROM positions WHERE id = (SELECT id FROM positions ORDER BY id LIMIT 1);
+             UPDATE fx_rates SET id = gen_random_uuid()
+               WHERE id = (SELECT id FROM fx_rates ORDER BY id LIMIT 1);
+             INSERT INTO risk_limits (portfolio_id, metric, threshold, severity)
+               VALUES ('{portfolio}', 'volatility', 0.5, 'info');
+             TRUNCATE fund_flows;",
+            asset = data.prices[0].asset_id,
+            portfolio = data.portfolios[0].id
+        ),
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn only_changes_travel_deletes_arrive_and_a_second_run_changes_nothing() {
     let _serial = SERIAL.lock().await;
@@ -831,20 +853,7 @@ async fn every_run_checks_every_table_from_its_changes_truncates_included() {
     let first = sync(&ws, &spec).await;
     assert!(first.verification.full);
 
-    let asset = &data.prices[0].asset_id;
-    let portfolio = &data.portfolios[0].id;
-    sql(
-        &url,
-        &format!(
-            "UPDATE prices SET close = close + 1
-               WHERE id IN (SELECT id FROM prices WHERE asset_id = '{asset}' ORDER BY date LIMIT 2);
-             DELETE FROM positions WHERE id = (SELECT id FROM positions ORDER BY id LIMIT 1);
-             INSERT INTO risk_limits (portfolio_id, metric, threshold, severity)
-               VALUES ('{portfolio}', 'volatility', 0.5, 'info');
-             TRUNCATE fund_flows;"
-        ),
-    )
-    .await;
+    write_every_kind(&url, &data).await;
     let second = sync(&ws, &spec).await;
     assert_eq!(
         second.full_tables,
@@ -1015,22 +1024,7 @@ async fn a_subscriber_of_logical_replication_syncs_like_its_publisher() {
     assert_mirrors_equal(&ws, &subscriber).await;
     holds_the_publishers_rows(&ws).await;
 
-    let asset = &data.prices[0].asset_id;
-    let portfolio = &data.portfolios[0].id;
-    sql(
-        &publisher_url,
-        &format!(
-            "UPDATE prices SET close = close + 1
-               WHERE id IN (SELECT id FROM prices WHERE asset_id = '{asset}' ORDER BY date LIMIT 2);
-             DELETE FROM positions WHERE id = (SELECT id FROM positions ORDER BY id LIMIT 1);
-             UPDATE fx_rates SET id = gen_random_uuid()
-               WHERE id = (SELECT id FROM fx_rates ORDER BY id LIMIT 1);
-             INSERT INTO risk_limits (portfolio_id, metric, threshold, severity)
-               VALUES ('{portfolio}', 'volatility', 0.5, 'info');
-             TRUNCATE fund_flows;"
-        ),
-    )
-    .await;
+    write_every_kind(&publisher_url, &data).await;
     testing::wait_for_subscriber(&publisher_url, &subscriber_url, &subscription).await;
     let (second, copied) = sync_copying(&ws, &subscriber).await;
     assert_eq!(second.full_tables, ["fund_flows"], "{second:?}");
@@ -1063,7 +1057,8 @@ async fn a_subscriber_of_logical_replication_syncs_like_its_publisher() {
         &publisher_url,
         &format!(
             "UPDATE prices SET close = close + 1
-               WHERE id = (SELECT id FROM prices WHERE asset_id = '{asset}' ORDER BY date LIMIT 1)"
+               WHERE id = (SELECT id FROM prices WHERE asset_id = '{}' ORDER BY date LIMIT 1)",
+            data.prices[0].asset_id
         ),
     )
     .await;
