@@ -1023,6 +1023,16 @@ async fn a_subscriber_of_logical_replication_syncs_like_its_publisher() {
     assert_eq!(first.full_tables.len(), SHARED_TABLES.len(), "{first:?}");
     assert_mirrors_equal(&ws, &subscriber).await;
     holds_the_publishers_rows(&ws).await;
+    // It says where the data came from, and that its subscription is keeping up.
+    let heard = format!(
+        "read from a subscriber of logical replication: subscription {subscription} last heard \
+         from its publisher "
+    );
+    assert!(
+        first.notes.iter().any(|n| n.starts_with(&heard)),
+        "{:?}",
+        first.notes
+    );
 
     write_every_kind(&publisher_url, &data).await;
     testing::wait_for_subscriber(&publisher_url, &subscriber_url, &subscription).await;
@@ -1071,6 +1081,29 @@ async fn a_subscriber_of_logical_replication_syncs_like_its_publisher() {
     }
     assert_mirrors_equal(&ws, &subscriber).await;
     holds_the_publishers_rows(&ws).await;
+
+    // A subscription turned off: the subscriber's data stops, and the runs say so.
+    sql(
+        &subscriber_url,
+        &format!("ALTER SUBSCRIPTION {subscription} DISABLE"),
+    )
+    .await;
+    let disabled = sync(&ws, &subscriber).await;
+    assert!(
+        disabled.notes.contains(&format!(
+            "read from a subscriber of logical replication whose subscription {subscription} is \
+             disabled: anything its publisher committed since is not in this sync"
+        )),
+        "{:?}",
+        disabled.notes
+    );
+    // The publisher itself subscribes to nothing.
+    let from_publisher = sync(&workspace(&dir, "publisher.duckdb"), &publisher).await;
+    assert!(
+        from_publisher.notes.iter().all(|n| !n.contains("subscri")),
+        "{:?}",
+        from_publisher.notes
+    );
 
     // Dropping the subscription drops its slot on the publisher, which would otherwise keep
     // the publisher's WAL for ever.

@@ -53,6 +53,23 @@ pub struct Catalog {
     /// The event triggers marking an altered table ([`DDL_EVENT_TRIGGERS`]) that are missing
     /// or off, with what is wrong with each ([`unwatched_ddl`]); empty before migration 08.
     pub unwatched_ddl: Vec<(String, TriggerProblem)>,
+    /// The database's subscriptions of logical replication, by name: a run read from a
+    /// subscriber holds what it had applied, which may be behind its publisher.
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// A subscription of logical replication in the database a run reads, as
+/// `pg_subscription` and `pg_stat_subscription` show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subscription {
+    pub name: String,
+    pub enabled: bool,
+    /// Its apply worker is running (an enabled subscription whose worker is not has stopped
+    /// on an error, which the subscriber's server log says).
+    pub running: bool,
+    /// When its apply worker last heard from the publisher, and how long before the run's
+    /// snapshot that was (`None`: not yet, or not running).
+    pub last_heard: Option<(chrono::DateTime<chrono::Utc>, chrono::Duration)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -412,7 +429,16 @@ impl Snapshot {
                  (SELECT coalesce(json_agg(json_build_array(evtname, evtenabled::text)), '[]')
                   FROM pg_event_trigger
                   WHERE evtname IN ('sync_table_altered', 'sync_trigger_dropped'))::text
-               END AS event_triggers",
+               END AS event_triggers,
+               -- Subscriptions of logical replication feeding this database, if any.
+               (SELECT coalesce(json_agg(json_build_array(
+                         s.subname, s.subenabled, st.pid IS NOT NULL, st.last_msg_receipt_time,
+                         (extract(epoch FROM now() - st.last_msg_receipt_time) * 1000)::int8)
+                       ORDER BY s.subname), '[]')
+                FROM pg_subscription s
+                LEFT JOIN pg_stat_subscription st ON st.subid = s.oid AND st.relid IS NULL
+                WHERE s.subdbid = (SELECT oid FROM pg_database
+                                   WHERE datname = current_database()))::text AS subscriptions",
         )
         .fetch_one(&mut self.conn)
         .await
@@ -454,6 +480,25 @@ impl Snapshot {
                 .collect();
             catalog.unwatched_ddl = unwatched_ddl(&event_triggers);
         }
+        catalog.subscriptions = json("subscriptions")?
+            .iter()
+            .filter_map(|s| {
+                let at = s[3]
+                    .as_str()
+                    .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok());
+                Some(Subscription {
+                    name: s[0].as_str()?.to_string(),
+                    enabled: s[1].as_bool()?,
+                    running: s[2].as_bool()?,
+                    last_heard: at.zip(s[4].as_i64()).map(|(at, ago)| {
+                        (
+                            at.with_timezone(&chrono::Utc),
+                            chrono::Duration::milliseconds(ago),
+                        )
+                    }),
+                })
+            })
+            .collect();
         let policies: Vec<(String, String)> = json("policies")?
             .iter()
             .filter_map(|p| Some((p[0].as_str()?.to_string(), p[1].as_str()?.to_string())))

@@ -511,6 +511,39 @@ fn standby_note(standby: &ballast_pg::snapshot::Standby) -> String {
     }
 }
 
+/// What a run read from a subscriber of logical replication says of its data: as of the
+/// changes the subscription had applied, which may be behind its publisher, and for how long
+/// if the subscription is not running.
+fn subscription_note(subscription: &ballast_pg::snapshot::Subscription) -> String {
+    let name = &subscription.name;
+    let prefix = "read from a subscriber of logical replication";
+    match (
+        subscription.enabled,
+        subscription.running,
+        subscription.last_heard,
+    ) {
+        (false, _, _) => format!(
+            "{prefix} whose subscription {name} is disabled: anything its publisher committed \
+             since is not in this sync"
+        ),
+        (true, false, _) => format!(
+            "{prefix} whose subscription {name} is not running (its apply worker stopped; the \
+             subscriber's server log says why): anything its publisher committed since is not \
+             in this sync"
+        ),
+        (true, true, Some((at, ago))) => format!(
+            "{prefix}: subscription {name} last heard from its publisher {} ({} UTC); anything \
+             its publisher committed that it had not applied yet is not in this sync",
+            age_label(ago),
+            at.format("%Y-%m-%d %H:%M:%S")
+        ),
+        (true, true, None) => format!(
+            "{prefix}: subscription {name} has not heard from its publisher yet; anything its \
+             publisher committed that it had not applied is not in this sync"
+        ),
+    }
+}
+
 /// Columns Ballast needs that Postgres lacks are an error; tables and columns Postgres has
 /// that Ballast does not mirror are notes.
 fn schema_drift(catalog: &Catalog) -> Result<Vec<String>> {
@@ -866,6 +899,7 @@ impl Run<'_> {
         if let Some(standby) = snapshot.standby() {
             notes.push(standby_note(standby));
         }
+        notes.extend(catalog.subscriptions.iter().map(subscription_note));
         let workspace = self.workspace;
         let SyncInputs {
             states,
@@ -1760,6 +1794,65 @@ mod tests {
         ];
         for (last_replayed, want) in cases {
             assert_eq!(standby_note(&Standby { last_replayed }), want);
+        }
+    }
+
+    #[test]
+    fn a_run_read_from_a_subscriber_says_whether_its_subscription_keeps_up() {
+        use ballast_pg::snapshot::Subscription;
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:05:02Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        // (enabled, running, last heard, the note)
+        let cases = [
+            (
+                true,
+                true,
+                Some((at, Duration::seconds(4))),
+                "read from a subscriber of logical replication: subscription reports last heard \
+                 from its publisher just now (2026-12-07 10:05:02 UTC); anything its publisher \
+                 committed that it had not applied yet is not in this sync",
+            ),
+            (
+                true,
+                true,
+                Some((at, Duration::minutes(190))),
+                "read from a subscriber of logical replication: subscription reports last heard \
+                 from its publisher 3 h ago (2026-12-07 10:05:02 UTC); anything its publisher \
+                 committed that it had not applied yet is not in this sync",
+            ),
+            (
+                true,
+                true,
+                None,
+                "read from a subscriber of logical replication: subscription reports has not \
+                 heard from its publisher yet; anything its publisher committed that it had not \
+                 applied is not in this sync",
+            ),
+            (
+                true,
+                false,
+                None,
+                "read from a subscriber of logical replication whose subscription reports is not \
+                 running (its apply worker stopped; the subscriber's server log says why): \
+                 anything its publisher committed since is not in this sync",
+            ),
+            (
+                false,
+                false,
+                Some((at, Duration::minutes(5))),
+                "read from a subscriber of logical replication whose subscription reports is \
+                 disabled: anything its publisher committed since is not in this sync",
+            ),
+        ];
+        for (enabled, running, last_heard, want) in cases {
+            let subscription = Subscription {
+                name: "reports".into(),
+                enabled,
+                running,
+                last_heard,
+            };
+            assert_eq!(subscription_note(&subscription), want);
         }
     }
 
