@@ -73,9 +73,59 @@ async fn leftovers_of_earlier_test_runs_are_dropped_and_recent_ones_kept() {
     )
     .await;
 
+    // Where logical replication runs, the logical replication test's subscription (in a
+    // database of its own) and slot are left-overs too: dropped first, so that the database
+    // can go, and the slot no longer keeps the cluster's WAL.
+    let logical = testing::logical_replication_cluster().await.is_some();
+    let old_subscription = format!("ballast_test_{old}");
+    let old_subscriber_db = format!("ballast_test_leftoversub_{old}");
+    if logical {
+        testing::execute(&admin, &format!("CREATE DATABASE {old_subscriber_db}")).await;
+        let old_url = testing::with_database(&admin, &old_db);
+        testing::execute(
+            &old_url,
+            "CREATE PUBLICATION leftover FOR TABLE kept_by_login",
+        )
+        .await;
+        testing::execute(
+            &old_url,
+            &format!("SELECT pg_create_logical_replication_slot('{old_subscription}', 'pgoutput')"),
+        )
+        .await;
+        testing::execute(
+            &testing::with_database(&admin, &old_subscriber_db),
+            &format!(
+                "CREATE TABLE kept_by_login (x int);
+                 CREATE SUBSCRIPTION {old_subscription} CONNECTION '{old_url}'
+                   PUBLICATION leftover WITH (connect = false)"
+            ),
+        )
+        .await;
+    }
+
     let dropped = testing::drop_leftovers(&admin, now).await;
     for name in [&old_db, &old_login] {
         assert!(dropped.contains(name), "{name} not in {dropped:?}");
+    }
+    if logical {
+        assert!(dropped.contains(&old_subscriber_db), "{dropped:?}");
+        assert_eq!(
+            dropped.iter().filter(|d| **d == old_subscription).count(),
+            2,
+            "the subscription and the slot: {dropped:?}"
+        );
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin)
+            .await
+            .unwrap();
+        let left: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name = $1)
+                  + (SELECT count(*) FROM pg_subscription WHERE subname = $1)",
+        )
+        .bind(&old_subscription)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(left, 0);
     }
     for name in [&recent_db, &recent_login] {
         assert!(!dropped.contains(name), "{name} in {dropped:?}");

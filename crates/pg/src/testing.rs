@@ -4,7 +4,8 @@
 //! (set by `scripts/test`), where a missing database is a failure, not a silent pass.
 //!
 //! On a cluster of one's own, tests leave what they create (a failed test's database is there
-//! to look at): databases `ballast_test_*` and logins `lp_test_*`, `pm_one_*` and `owner_test_*`, each name
+//! to look at): databases `ballast_test_*`, logins `lp_test_*`, `pm_one_*` and `owner_test_*`,
+//! and the logical replication test's subscriptions and slots `ballast_test_*`, each name
 //! ending in a UUIDv7 that dates it. Each test process drops those older than
 //! [`LEFTOVER_AGE`] before it creates its first database, so they do not pile up.
 
@@ -321,9 +322,9 @@ pub fn created_at(name: &str) -> Option<SystemTime> {
     Some(SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos))
 }
 
-/// Drop the test databases and logins in the cluster at `admin_url` created more than
-/// [`LEFTOVER_AGE`] before `now`; returns their names. What cannot be dropped (a login that
-/// still owns something elsewhere) is left, and said.
+/// Drop the test databases, logins, subscriptions and replication slots in the cluster at
+/// `admin_url` created more than [`LEFTOVER_AGE`] before `now`; returns their names. What
+/// cannot be dropped (a login that still owns something elsewhere) is left, and said.
 pub async fn drop_leftovers(admin_url: &str, now: SystemTime) -> Vec<String> {
     let mut conn = PgConnection::connect(admin_url)
         .await
@@ -351,7 +352,62 @@ pub async fn drop_leftovers(admin_url: &str, now: SystemTime) -> Vec<String> {
             .await
             .expect("list the test logins");
     let mut dropped = Vec::new();
-    // Databases first: a login's grants live in its test's database.
+    // A subscription and a replication slot of the logical replication test go first: a
+    // database with a subscription cannot be dropped, and a slot keeps its publisher's WAL
+    // for ever. The subscription is dropped in its own database, detached from its slot
+    // (which may be gone), and the slot then on its own.
+    let subscriptions: Vec<(String, String)> = sqlx::query_as(
+        "SELECT s.subname::text, d.datname::text FROM pg_subscription s
+         JOIN pg_database d ON d.oid = s.subdbid WHERE s.subname LIKE $1",
+    )
+    .bind(TEST_DATABASES)
+    .fetch_all(&mut conn)
+    .await
+    .expect("list the test subscriptions");
+    let old_names = old(subscriptions.iter().map(|(name, _)| name.clone()).collect());
+    for (name, database) in subscriptions {
+        if !old_names.contains(&name) {
+            continue;
+        }
+        let detach = format!(
+            "ALTER SUBSCRIPTION \"{name}\" DISABLE;
+             ALTER SUBSCRIPTION \"{name}\" SET (slot_name = NONE)"
+        );
+        let drop = format!("DROP SUBSCRIPTION \"{name}\"");
+        let outcome = async {
+            let mut there = PgConnection::connect(&with_database(admin_url, &database)).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(detach))
+                .execute(&mut there)
+                .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                .execute(&mut there)
+                .await?;
+            there.close().await
+        }
+        .await;
+        match outcome {
+            Ok(()) => dropped.push(name),
+            Err(e) => eprintln!("left the subscription {name} from an earlier test run: {e}"),
+        }
+    }
+    let slots: Vec<String> = sqlx::query_scalar(
+        "SELECT slot_name::text FROM pg_replication_slots WHERE slot_name LIKE $1 AND NOT active",
+    )
+    .bind(TEST_DATABASES)
+    .fetch_all(&mut conn)
+    .await
+    .expect("list the test replication slots");
+    for slot in old(slots) {
+        match sqlx::query("SELECT pg_drop_replication_slot($1)")
+            .bind(&slot)
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => dropped.push(slot),
+            Err(e) => eprintln!("left the replication slot {slot} from an earlier test run: {e}"),
+        }
+    }
+    // Databases next: a login's grants live in its test's database.
     let statements = old(databases)
         .into_iter()
         .map(|name| {
