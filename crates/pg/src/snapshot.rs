@@ -122,6 +122,10 @@ pub struct KeptConnections {
     returning: tokio::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
+/// How long the next run waits for a connection on its way back (a read-only `COMMIT`, one
+/// round trip) before it gives up on it.
+const HAND_BACK_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// At most this many idle connections are kept (a run uses two).
 const KEPT_CONNECTIONS: usize = 2;
 
@@ -145,12 +149,19 @@ impl KeptConnections {
         self.lock().len()
     }
 
-    /// Wait for the connections still on their way back.
+    /// Wait for the connections still on their way back, each for [`HAND_BACK_LIMIT`] at
+    /// most: one whose `COMMIT` is not answered by then (a network gone quiet) is dropped,
+    /// and the run connects anew rather than wait on it.
     async fn settle(&self) {
         let mut returning = self.returning.lock().await;
-        for task in returning.drain(..) {
+        for mut task in returning.drain(..) {
             // A task that panicked kept nothing; the run connects anew.
-            let _ = task.await;
+            if tokio::time::timeout(HAND_BACK_LIMIT, &mut task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
         }
     }
 
