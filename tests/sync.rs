@@ -1908,7 +1908,7 @@ fn same_rows_in_duckdb(
 
 /// The app keeps the run's two Postgres connections for the next run: the same server
 /// backends serve it (handed back after the run returns, and waited for by the next, even
-/// back to back over a slow network). One that died meanwhile (a server restart, an idle timeout) is replaced
+/// back to back over a slow network, but not for ever when the network goes quiet). One that died meanwhile (a server restart, an idle timeout) is replaced
 /// without the run noticing; a run given no [`KeptConnections`] keeps none.
 #[tokio::test(flavor = "multi_thread")]
 async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
@@ -1996,10 +1996,8 @@ async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
     // Over a network (25 ms each way), back to back: a run returns before its connections
     // have ended their read transactions, and the next waits for them to come back rather
     // than making new ones. (Another address is another source: the first run pulls whole.)
-    let far = ConnectSpec::new(
-        &testing::delayed(&url, std::time::Duration::from_millis(25)).await,
-        None,
-    );
+    let proxy = testing::delayed(&url, std::time::Duration::from_millis(25)).await;
+    let far = ConnectSpec::new(&proxy.url, None);
     workflows::sync(&ws, &far, &options, &mut |_| {})
         .await
         .unwrap();
@@ -2016,6 +2014,36 @@ async fn kept_connections_serve_the_next_run_and_a_dead_one_is_replaced() {
         far_backends,
         "back to back, the same backends"
     );
+
+    // The network goes quiet as a run returns: its connections' COMMITs are never answered.
+    // The next run waits for them only so long (the hand-back limit, shortened here), then
+    // connects anew and goes through.
+    let quick = std::sync::Arc::new(KeptConnections::with_hand_back_limit(
+        std::time::Duration::from_millis(200),
+    ));
+    let quick_options = SyncOptions {
+        connections: Some(quick.clone()),
+        ..Default::default()
+    };
+    workflows::sync(&ws, &far, &quick_options, &mut |_| {})
+        .await
+        .unwrap();
+    proxy.go_quiet();
+    let after_quiet = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        workflows::sync(&ws, &far, &quick_options, &mut |_| {}),
+    )
+    .await
+    .expect("the run does not wait for ever for connections that never come back")
+    .unwrap();
+    assert!(after_quiet
+        .verification
+        .checked
+        .iter()
+        .all(|c| c.repaired.is_none()));
+    assert_eq!(quick.idle().await, 2, "the new connections are kept");
+    drop(quick_options);
+    drop(quick);
 
     // Without kept connections a run leaves none open.
     drop(options);

@@ -113,9 +113,10 @@ pub struct Standby {
 /// a task of its own, so the run's end does not wait for that round trip (one of the few a run
 /// makes in sequence, and over a laptop's VPN each costs one). The next run waits for those
 /// hand-backs before it looks for a connection.
-#[derive(Default)]
 pub struct KeptConnections {
     idle: std::sync::Mutex<Vec<(u64, PgConnection)>>,
+    /// How long the next run waits for a connection on its way back ([`HAND_BACK_LIMIT`]).
+    hand_back_limit: std::time::Duration,
     /// Connections on their way back: each task ends its connection's read transaction, then
     /// keeps the connection (or closes it if that failed). An async lock, held while waiting
     /// for them, so a second caller waits for the same ones.
@@ -124,7 +125,13 @@ pub struct KeptConnections {
 
 /// How long the next run waits for a connection on its way back (a read-only `COMMIT`, one
 /// round trip) before it gives up on it.
-const HAND_BACK_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+pub const HAND_BACK_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl Default for KeptConnections {
+    fn default() -> Self {
+        KeptConnections::with_hand_back_limit(HAND_BACK_LIMIT)
+    }
+}
 
 /// At most this many idle connections are kept (a run uses two).
 const KEPT_CONNECTIONS: usize = 2;
@@ -143,20 +150,30 @@ impl KeptConnections {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Kept connections whose next run waits `limit` for one on its way back (the default,
+    /// [`HAND_BACK_LIMIT`], suits a network; a test shortens it).
+    pub fn with_hand_back_limit(limit: std::time::Duration) -> Self {
+        KeptConnections {
+            idle: Default::default(),
+            hand_back_limit: limit,
+            returning: Default::default(),
+        }
+    }
+
     /// How many connections are idle here, once those on their way back have arrived.
     pub async fn idle(&self) -> usize {
         self.settle().await;
         self.lock().len()
     }
 
-    /// Wait for the connections still on their way back, each for [`HAND_BACK_LIMIT`] at
+    /// Wait for the connections still on their way back, each for the hand-back limit at
     /// most: one whose `COMMIT` is not answered by then (a network gone quiet) is dropped,
     /// and the run connects anew rather than wait on it.
     async fn settle(&self) {
         let mut returning = self.returning.lock().await;
         for mut task in returning.drain(..) {
             // A task that panicked kept nothing; the run connects anew.
-            if tokio::time::timeout(HAND_BACK_LIMIT, &mut task)
+            if tokio::time::timeout(self.hand_back_limit, &mut task)
                 .await
                 .is_err()
             {

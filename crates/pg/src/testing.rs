@@ -231,15 +231,31 @@ pub async fn wait_for_subscriber(publisher_url: &str, subscriber_url: &str, name
     conn.close().await.ok();
 }
 
-/// A TCP proxy in front of the server `url` names, on a free port of 127.0.0.1, that holds
-/// every chunk for `delay` in each direction (a network's round trip of twice that, on one
-/// machine; what `scripts/delay-proxy.py` does for the benchmark). Returns `url` pointed at
-/// the proxy; it runs until the test's runtime ends.
-pub async fn delayed(url: &str, delay: Duration) -> String {
+/// A TCP proxy in front of a server, on a free port of 127.0.0.1, that holds every chunk for
+/// a delay in each direction (a network's round trip, on one machine; what
+/// `scripts/delay-proxy.py` does for the benchmark). It runs until the test's runtime ends.
+pub struct DelayedProxy {
+    /// The server's URL, pointed at the proxy.
+    pub url: String,
+    /// Bumped by [`DelayedProxy::go_quiet`]: connections made before stop passing anything.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl DelayedProxy {
+    /// The connections open now stop passing anything, either way, and are never closed (a
+    /// network gone quiet); connections made later work as before.
+    pub fn go_quiet(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A [`DelayedProxy`] in front of the server `url` names, holding each chunk for `delay`.
+pub async fn delayed(url: &str, delay: Duration) -> DelayedProxy {
+    use std::sync::atomic::AtomicU64;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let authority_start = url
         .find('@')
-        .map_or(url.find("://").unwrap() + 3, |i| i + 1);
+        .map_or_else(|| url.find("://").map_or(0, |i| i + 3), |i| i + 1);
     let authority_end = url[authority_start..]
         .find('/')
         .map_or(url.len(), |i| authority_start + i);
@@ -248,16 +264,24 @@ pub async fn delayed(url: &str, delay: Duration) -> String {
         .await
         .expect("a free port for the proxy");
     let port = listener.local_addr().expect("the proxy's address").port();
-    // Chunks in order, each sent `delay` after it arrived.
+    let generation = std::sync::Arc::new(AtomicU64::new(0));
+    // Chunks in order, each sent `delay` after it arrived, while the proxy's generation is
+    // still the connection's.
     async fn pipe(
         mut from: tokio::net::tcp::OwnedReadHalf,
         mut to: tokio::net::tcp::OwnedWriteHalf,
         delay: Duration,
+        generation: std::sync::Arc<AtomicU64>,
+        born: u64,
     ) {
         let (send, mut due) = tokio::sync::mpsc::unbounded_channel();
         let writer = tokio::spawn(async move {
             while let Some((at, chunk)) = due.recv().await {
                 tokio::time::sleep_until(at).await;
+                if generation.load(Ordering::SeqCst) != born {
+                    // Quiet: nothing passes, and nothing closes.
+                    std::future::pending::<()>().await;
+                }
                 let chunk: Vec<u8> = chunk;
                 if chunk.is_empty() || to.write_all(&chunk).await.is_err() {
                     break;
@@ -275,23 +299,40 @@ pub async fn delayed(url: &str, delay: Duration) -> String {
         }
         let _ = writer.await;
     }
+    let accepting = generation.clone();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
                 continue;
             };
+            let born = accepting.load(Ordering::SeqCst);
             let _ = (client.set_nodelay(true), server.set_nodelay(true));
             let (client_read, client_write) = client.into_split();
             let (server_read, server_write) = server.into_split();
-            tokio::spawn(pipe(client_read, server_write, delay));
-            tokio::spawn(pipe(server_read, client_write, delay));
+            tokio::spawn(pipe(
+                client_read,
+                server_write,
+                delay,
+                accepting.clone(),
+                born,
+            ));
+            tokio::spawn(pipe(
+                server_read,
+                client_write,
+                delay,
+                accepting.clone(),
+                born,
+            ));
         }
     });
-    format!(
-        "{}127.0.0.1:{port}{}",
-        &url[..authority_start],
-        &url[authority_end..]
-    )
+    DelayedProxy {
+        url: format!(
+            "{}127.0.0.1:{port}{}",
+            &url[..authority_start],
+            &url[authority_end..]
+        ),
+        generation,
+    }
 }
 
 /// `url` with its database name replaced by `database`.
