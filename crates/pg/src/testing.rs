@@ -508,8 +508,34 @@ pub async fn execute(url: &str, sql: &str) {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
         .execute(&mut conn)
         .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        .unwrap_or_else(|e| panic!("{}: {e}", without_passwords(sql)));
     conn.close().await.ok();
+}
+
+/// `text` with the password of every `scheme://user:password@host` URL in it replaced (a
+/// statement that names a server, as `CREATE SUBSCRIPTION` does, goes into panic messages).
+pub fn without_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(scheme_end) = rest.find("://") {
+        let (before, after) = rest.split_at(scheme_end + 3);
+        out.push_str(before);
+        let authority_end = after
+            .find(|c: char| c == '/' || c == '\'' || c.is_whitespace())
+            .unwrap_or(after.len());
+        let authority = &after[..authority_end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&authority[..=colon]);
+                out.push_str("<redacted>");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &after[authority_end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What `COPY (query) TO STDOUT (FORMAT csv)` sends, as Postgres itself writes it, in UTC
@@ -579,8 +605,25 @@ pub async fn checksums(
 
 #[cfg(test)]
 mod tests {
-    use super::{created_at, with_database};
+    use super::{created_at, with_database, without_passwords};
     use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn passwords_in_urls_are_left_out_of_messages() {
+        let cases = [
+            (
+                "CREATE SUBSCRIPTION s CONNECTION 'postgres://u:s3cret@h:5432/db' PUBLICATION p",
+                "CREATE SUBSCRIPTION s CONNECTION 'postgres://u:<redacted>@h:5432/db' PUBLICATION p",
+            ),
+            ("postgres://u:p@ss@h/db", "postgres://u:<redacted>@h/db"),
+            ("postgres://u@h:5432/db", "postgres://u@h:5432/db"),
+            ("postgres://h:5432/db and no URL after", "postgres://h:5432/db and no URL after"),
+            ("SELECT 1", "SELECT 1"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(without_passwords(text), want, "{text}");
+        }
+    }
 
     #[test]
     fn test_names_are_dated_by_their_uuidv7_and_other_names_are_not() {
