@@ -9,6 +9,7 @@
 mod dataset;
 pub mod migrations;
 mod outbox;
+mod pool;
 mod scenarios;
 mod sync;
 
@@ -22,6 +23,7 @@ use thiserror::Error;
 
 pub use dataset::Progress;
 pub use outbox::{backoff, OutboxCounts, OutboxItem};
+pub use pool::PooledConnection;
 pub use scenarios::{SavedScenario, ScenarioRun, ScenarioSummary};
 pub use sync::{
     read_csv, LoadCounts, MirrorFigures, MirrorReader, RecordBatch, SyncInputs, SyncWriter,
@@ -124,6 +126,8 @@ pub struct Workspace {
     /// The mirrors' figures as this handle's last sync committed them; `None` once anything
     /// else may have written them (see [`Workspace::committed_mirror_figures`]).
     committed_figures: Arc<Mutex<Option<MirrorFigures>>>,
+    /// The sync's own connections, kept between runs (see [`pool`]).
+    sync_connections: pool::ConnectionPool,
 }
 
 impl std::fmt::Debug for Workspace {
@@ -177,6 +181,7 @@ impl Workspace {
             path: key,
             conn: Mutex::new(conn),
             committed_figures: Arc::default(),
+            sync_connections: pool::ConnectionPool::default(),
         };
         migrations::apply(&mut workspace.conn())?;
         Ok(workspace)
@@ -190,6 +195,11 @@ impl Workspace {
         // A panic while holding the lock leaves DuckDB itself consistent (transactions roll
         // back), so a poisoned lock is safe to reuse.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A connection of the sync's own, kept between runs with the statements it prepared.
+    fn sync_connection(&self) -> Result<PooledConnection> {
+        self.sync_connections.take(&self.conn())
     }
 
     /// Reclaim the space deleted rows leave: a checkpoint that merges thinned-out row groups
@@ -236,7 +246,7 @@ impl Workspace {
     /// thread while Postgres connects.
     pub fn run_log(&self) -> Result<RunLog> {
         Ok(RunLog {
-            conn: self.conn().try_clone()?,
+            conn: self.sync_connection()?,
         })
     }
 
@@ -313,7 +323,7 @@ impl Workspace {
 
 /// The workspace's data source, if any was loaded.
 pub(crate) fn read_source(conn: &Connection) -> Result<Option<SourceInfo>> {
-    let mut stmt = conn.prepare("SELECT kind, label, loaded_at FROM workspace_source")?;
+    let mut stmt = conn.prepare_cached("SELECT kind, label, loaded_at FROM workspace_source")?;
     let mut rows = stmt.query([])?;
     match rows.next()? {
         Some(row) => Ok(Some(SourceInfo {
@@ -338,11 +348,13 @@ impl Drop for Workspace {
 /// A run that is not in the history (or not visible to `conn`'s transaction, which began
 /// before the run's start was committed) is an error, never a silent no-op.
 pub(crate) fn finish_sync_run(conn: &Connection, id: &str, outcome: &RunOutcome) -> Result<()> {
-    let updated = conn.execute(
-        "UPDATE sync_runs SET finished_at = ?, status = ?, rows_in = ?, rows_deleted = ?,
-                verification = ?, notes = ?, error = ?
-         WHERE id = ?",
-        params![
+    let updated = conn
+        .prepare_cached(
+            "UPDATE sync_runs SET finished_at = ?, status = ?, rows_in = ?, rows_deleted = ?,
+                    verification = ?, notes = ?, error = ?
+             WHERE id = ?",
+        )?
+        .execute(params![
             Utc::now(),
             outcome.status,
             outcome.rows_in,
@@ -351,8 +363,7 @@ pub(crate) fn finish_sync_run(conn: &Connection, id: &str, outcome: &RunOutcome)
             outcome.notes,
             outcome.error,
             id
-        ],
-    )?;
+        ])?;
     if updated != 1 {
         return Err(StorageError::MissingRun {
             id: id.to_string(),
@@ -364,7 +375,7 @@ pub(crate) fn finish_sync_run(conn: &Connection, id: &str, outcome: &RunOutcome)
 
 /// See [`Workspace::run_log`].
 pub struct RunLog {
-    conn: Connection,
+    conn: PooledConnection,
 }
 
 impl RunLog {
@@ -373,14 +384,14 @@ impl RunLog {
     pub fn begin(&self) -> Result<String> {
         let id = uuid::Uuid::now_v7().to_string();
         let conn = &self.conn;
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE sync_runs SET status = 'interrupted' WHERE status = 'running'",
-            [],
-        )?;
-        conn.execute(
+        )?
+        .execute([])?;
+        conn.prepare_cached(
             "INSERT INTO sync_runs (id, started_at, status) VALUES (?, ?, 'running')",
-            params![id, Utc::now()],
-        )?;
+        )?
+        .execute(params![id, Utc::now()])?;
         Ok(id)
     }
 }

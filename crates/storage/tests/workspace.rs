@@ -131,6 +131,35 @@ fn a_runs_inputs_are_what_the_last_run_committed() {
 }
 
 #[test]
+fn a_run_that_did_not_commit_leaves_the_next_one_a_clean_start() {
+    // The sync's connections are kept between runs: what a run left uncommitted must be gone
+    // for the next one, on the same connection.
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(&dir.path().join("ws.duckdb")).unwrap();
+    let writer = ws.sync_writer().unwrap();
+    writer.set_setting("sync.example", "abandoned").unwrap();
+    writer.set_source(&source("postgres")).unwrap();
+    drop(writer);
+    assert_eq!(ws.setting("sync.example").unwrap(), None);
+    assert_eq!(ws.source().unwrap(), None);
+
+    let writer = ws.sync_writer().unwrap();
+    writer.set_setting("sync.example", "kept").unwrap();
+    writer.set_source(&source("postgres")).unwrap();
+    writer.commit(None).unwrap();
+    // A later run's source replaces the first.
+    let later = SourceInfo {
+        label: "postgres://u@h/other".into(),
+        ..source("postgres")
+    };
+    let writer = ws.sync_writer().unwrap();
+    writer.set_source(&later).unwrap();
+    writer.commit(None).unwrap();
+    assert_eq!(ws.setting("sync.example").unwrap().as_deref(), Some("kept"));
+    assert_eq!(ws.source().unwrap().map(|s| s.label), Some(later.label));
+}
+
+#[test]
 fn a_sync_commit_is_remembered_until_anything_else_writes_the_mirrors() {
     use ballast_engine::schema::{TableChecksum, SHARED_TABLES};
     use ballast_storage::MirrorFigures;
