@@ -23,7 +23,7 @@ use thiserror::Error;
 
 pub use dataset::Progress;
 pub use outbox::{backoff, OutboxCounts, OutboxItem};
-pub use pool::PooledConnection;
+use pool::PooledConnection;
 pub use scenarios::{SavedScenario, ScenarioRun, ScenarioSummary};
 pub use sync::{
     read_csv, LoadCounts, MirrorFigures, MirrorReader, RecordBatch, SyncInputs, SyncWriter,

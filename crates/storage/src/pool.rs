@@ -47,7 +47,7 @@ impl ConnectionPool {
 /// A connection on loan from a [`ConnectionPool`]; it goes back when dropped. Its holder
 /// must end any transaction it began before then ([`crate::SyncWriter`] rolls back an
 /// uncommitted run as it drops).
-pub struct PooledConnection {
+pub(crate) struct PooledConnection {
     conn: Option<Connection>,
     idle: Arc<Mutex<Vec<Connection>>>,
 }
